@@ -1,0 +1,79 @@
+//! Every Redis key the platform uses, in one place. All keys start with a configurable prefix
+//! so that several deployments (or parallel tests) can share one Redis.
+//!
+//! | key | type | written by | read by |
+//! |---|---|---|---|
+//! | `{p}submissions` | stream of [`SubmissionJob`] | api | grader (group `graders`) |
+//! | `{p}results` | stream of [`ResultEvent`] | grader | api (group `api`), relay |
+//! | `{p}submissions:dead` | stream of dead-lettered jobs | grader | operators |
+//! | `{p}cancelled:{submission}` | string, expires | api | grader |
+//! | `{p}cache:…` | strings (JSON), expire | api | api |
+
+use crate::messages::{DeadLetter, ResultEvent, SubmissionJob};
+use crate::streams::TypedStream;
+use crate::{AssignmentId, CourseId, SubmissionId, UserId};
+
+/// Consumer group of the graders on the submissions stream.
+pub const GRADERS_GROUP: &str = "graders";
+/// Consumer group of the api on the results stream.
+pub const API_GROUP: &str = "api";
+
+/// Builds the names of all keys under one prefix.
+#[derive(Clone, Debug)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// Keys under `prefix` (for example `cp:`).
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self {
+            prefix: prefix.into(),
+        }
+    }
+
+    /// The prefix every key starts with.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Jobs for the graders.
+    pub fn submissions(&self) -> TypedStream<SubmissionJob> {
+        TypedStream::new(format!("{}submissions", self.prefix))
+    }
+
+    /// Grading progress and verdicts.
+    pub fn results(&self) -> TypedStream<ResultEvent> {
+        TypedStream::new(format!("{}results", self.prefix))
+    }
+
+    /// Jobs that failed too often, kept for operators.
+    pub fn dead_letters(&self) -> TypedStream<DeadLetter> {
+        TypedStream::new(format!("{}submissions:dead", self.prefix))
+    }
+
+    /// Set when a student deletes a submission that is not graded yet.
+    pub fn cancelled(&self, submission: SubmissionId) -> String {
+        format!("{}cancelled:{submission}", self.prefix)
+    }
+
+    /// Cached assignment list of a course (shared by all users).
+    pub fn cache_course_assignments(&self, course: CourseId) -> String {
+        format!("{}cache:course:{course}:assignments", self.prefix)
+    }
+
+    /// Cached single assignment.
+    pub fn cache_assignment(&self, assignment: AssignmentId) -> String {
+        format!("{}cache:assignment:{assignment}", self.prefix)
+    }
+
+    /// Cached list of one user's submissions to one assignment.
+    pub fn cache_submissions(&self, user: UserId, assignment: AssignmentId) -> String {
+        format!("{}cache:submissions:{user}:{assignment}", self.prefix)
+    }
+
+    /// Cached progress (solved/attempted per assignment) of one user in one course.
+    pub fn cache_progress(&self, user: UserId, course: CourseId) -> String {
+        format!("{}cache:progress:{user}:{course}", self.prefix)
+    }
+}

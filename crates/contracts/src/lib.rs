@@ -1,0 +1,20 @@
+//! The contracts between the services: the messages on the Redis Streams, the names of every
+//! Redis key, the runtime catalogue and the small Streams client every service uses.
+//!
+//! Nothing outside this crate spells a stream name, a key or a message field, so a change to
+//! the wire format is a change here, checked by the round-trip tests below.
+
+pub mod ids;
+pub mod keys;
+pub mod messages;
+pub mod runtimes;
+pub mod streams;
+
+pub use ids::{AssignmentId, CourseId, SubmissionId, UserId};
+pub use keys::Keys;
+pub use messages::{
+    Limits, ResultEvent, ResultKind, SubmissionJob, TestCase, TestOutcome, TestStatus, Verdict,
+    MESSAGE_VERSION,
+};
+pub use runtimes::{Runtime, RuntimeCatalog, RuntimeName};
+pub use streams::{redis_pool, Delivery, StreamError, Streams, TypedStream};

@@ -1,0 +1,335 @@
+//! A small typed client for the Redis Streams the services talk through: publish, consumer
+//! groups (read, claim back, acknowledge) and plain reads for fan-out readers.
+
+use deadpool_redis::redis::{self, AsyncConnectionConfig, Value};
+use deadpool_redis::{Manager, Pool, PoolError};
+use redis::streams::{
+    StreamAutoClaimReply, StreamId, StreamInfoGroupsReply, StreamPendingCountReply,
+    StreamReadReply,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+/// The field every stream entry keeps its JSON message in.
+const PAYLOAD_FIELD: &str = "payload";
+
+/// Longer than the longest `BLOCK` we use, so a blocking read is not cut off by the client.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A stream that carries messages of type `M` only.
+#[derive(Debug)]
+pub struct TypedStream<M> {
+    name: String,
+    message: PhantomData<fn() -> M>,
+}
+
+impl<M> Clone for TypedStream<M> {
+    fn clone(&self) -> Self {
+        Self::new(self.name.clone())
+    }
+}
+
+impl<M> TypedStream<M> {
+    pub(crate) fn new(name: String) -> Self {
+        Self {
+            name,
+            message: PhantomData,
+        }
+    }
+
+    /// The Redis key of the stream.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// One entry read from a stream. `message` is an error when the payload could not be decoded;
+/// the raw payload is kept so the entry can be dead-lettered rather than lost.
+#[derive(Debug)]
+pub struct Delivery<M> {
+    pub id: String,
+    pub payload: String,
+    pub message: Result<M, String>,
+}
+
+/// Errors talking to Redis.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    #[error("no Redis connection: {0}")]
+    Pool(#[from] PoolError),
+    #[error("Redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("could not encode message: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("invalid Redis URL: {0}")]
+    Url(String),
+}
+
+/// A connection pool whose connections tolerate blocking stream reads.
+pub fn redis_pool(url: &str, max_size: usize) -> Result<Pool, StreamError> {
+    let config = AsyncConnectionConfig::new()
+        .set_response_timeout(Some(RESPONSE_TIMEOUT))
+        .set_connection_timeout(Some(Duration::from_secs(5)));
+    let manager =
+        Manager::new_with_config(url, config).map_err(|e| StreamError::Url(e.to_string()))?;
+    Pool::builder(manager)
+        .max_size(max_size)
+        .wait_timeout(Some(Duration::from_secs(5)))
+        .create_timeout(Some(Duration::from_secs(5)))
+        .runtime(deadpool_redis::Runtime::Tokio1)
+        .build()
+        .map_err(|e| StreamError::Url(e.to_string()))
+}
+
+/// Streams over a pool; every stream is capped at about `max_len` entries (the database is the
+/// record, the streams are the transport).
+#[derive(Clone)]
+pub struct Streams {
+    pool: Pool,
+    max_len: usize,
+}
+
+impl Streams {
+    pub fn new(pool: Pool, max_len: usize) -> Self {
+        Self { pool, max_len }
+    }
+
+    /// The pool, for callers that need other Redis commands.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Appends `message`; returns its entry id.
+    pub async fn publish<M: Serialize>(
+        &self,
+        stream: &TypedStream<M>,
+        message: &M,
+    ) -> Result<String, StreamError> {
+        let payload = serde_json::to_string(message)?;
+        let mut conn = self.pool.get().await?;
+        let id: String = redis::cmd("XADD")
+            .arg(stream.name())
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(self.max_len)
+            .arg("*")
+            .arg(PAYLOAD_FIELD)
+            .arg(payload)
+            .query_async(&mut conn)
+            .await?;
+        Ok(id)
+    }
+
+    /// Creates `group` on `stream` (and the stream) unless it exists. `start` is `0` to read
+    /// the whole history or `$` for new entries only.
+    pub async fn ensure_group<M>(
+        &self,
+        stream: &TypedStream<M>,
+        group: &str,
+        start: &str,
+    ) -> Result<(), StreamError> {
+        let mut conn = self.pool.get().await?;
+        let created: Result<(), _> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(stream.name())
+            .arg(group)
+            .arg(start)
+            .arg("MKSTREAM")
+            .query_async(&mut conn)
+            .await;
+        match created {
+            Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+            other => Ok(other?),
+        }
+    }
+
+    /// Reads up to `count` new entries for `consumer`, waiting up to `block`.
+    pub async fn read_group<M: DeserializeOwned>(
+        &self,
+        stream: &TypedStream<M>,
+        group: &str,
+        consumer: &str,
+        count: usize,
+        block: Duration,
+    ) -> Result<Vec<Delivery<M>>, StreamError> {
+        let mut conn = self.pool.get().await?;
+        let reply: Option<StreamReadReply> = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(group)
+            .arg(consumer)
+            .arg("COUNT")
+            .arg(count)
+            .arg("BLOCK")
+            .arg(block.as_millis() as u64)
+            .arg("STREAMS")
+            .arg(stream.name())
+            .arg(">")
+            .query_async(&mut conn)
+            .await?;
+        Ok(flatten(reply))
+    }
+
+    /// Reads up to `count` entries after `after` (an entry id, or `$`), waiting up to `block`.
+    /// For readers that see every entry, outside any group.
+    pub async fn read_after<M: DeserializeOwned>(
+        &self,
+        stream: &TypedStream<M>,
+        after: &str,
+        count: usize,
+        block: Duration,
+    ) -> Result<Vec<Delivery<M>>, StreamError> {
+        let mut conn = self.pool.get().await?;
+        let reply: Option<StreamReadReply> = redis::cmd("XREAD")
+            .arg("COUNT")
+            .arg(count)
+            .arg("BLOCK")
+            .arg(block.as_millis() as u64)
+            .arg("STREAMS")
+            .arg(stream.name())
+            .arg(after)
+            .query_async(&mut conn)
+            .await?;
+        Ok(flatten(reply))
+    }
+
+    /// Takes over up to `count` entries that have been pending for longer than `min_idle`
+    /// (their consumer died, or gave up on them).
+    pub async fn claim_stale<M: DeserializeOwned>(
+        &self,
+        stream: &TypedStream<M>,
+        group: &str,
+        consumer: &str,
+        min_idle: Duration,
+        count: usize,
+    ) -> Result<Vec<Delivery<M>>, StreamError> {
+        let mut conn = self.pool.get().await?;
+        let reply: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
+            .arg(stream.name())
+            .arg(group)
+            .arg(consumer)
+            .arg(min_idle.as_millis() as u64)
+            .arg("0-0")
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut conn)
+            .await?;
+        Ok(reply.claimed.into_iter().map(decode).collect())
+    }
+
+    /// Resets the idle time of an entry this consumer is still working on, so that nobody
+    /// claims it while it is in progress. Does not count as a delivery.
+    pub async fn keep_claimed<M>(
+        &self,
+        stream: &TypedStream<M>,
+        group: &str,
+        consumer: &str,
+        id: &str,
+    ) -> Result<(), StreamError> {
+        let mut conn = self.pool.get().await?;
+        let _: Value = redis::cmd("XCLAIM")
+            .arg(stream.name())
+            .arg(group)
+            .arg(consumer)
+            .arg(0)
+            .arg(id)
+            .arg("JUSTID")
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// How many times the pending entry `id` has been delivered (0 if it is not pending).
+    pub async fn delivery_count<M>(
+        &self,
+        stream: &TypedStream<M>,
+        group: &str,
+        id: &str,
+    ) -> Result<u64, StreamError> {
+        let mut conn = self.pool.get().await?;
+        let reply: StreamPendingCountReply = redis::cmd("XPENDING")
+            .arg(stream.name())
+            .arg(group)
+            .arg(id)
+            .arg(id)
+            .arg(1)
+            .query_async(&mut conn)
+            .await?;
+        Ok(reply
+            .ids
+            .first()
+            .map_or(0, |pending| pending.times_delivered as u64))
+    }
+
+    /// Acknowledges a processed entry.
+    pub async fn ack<M>(
+        &self,
+        stream: &TypedStream<M>,
+        group: &str,
+        id: &str,
+    ) -> Result<(), StreamError> {
+        let mut conn = self.pool.get().await?;
+        let _: u64 = redis::cmd("XACK")
+            .arg(stream.name())
+            .arg(group)
+            .arg(id)
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Entries `group` has not finished: not yet delivered plus delivered but unacknowledged.
+    pub async fn backlog<M>(
+        &self,
+        stream: &TypedStream<M>,
+        group: &str,
+    ) -> Result<u64, StreamError> {
+        let mut conn = self.pool.get().await?;
+        let exists: bool = redis::cmd("EXISTS")
+            .arg(stream.name())
+            .query_async(&mut conn)
+            .await?;
+        if !exists {
+            return Ok(0);
+        }
+        let reply: StreamInfoGroupsReply = redis::cmd("XINFO")
+            .arg("GROUPS")
+            .arg(stream.name())
+            .query_async(&mut conn)
+            .await?;
+        Ok(reply
+            .groups
+            .iter()
+            .find(|g| g.name == group)
+            .map_or(0, |g| (g.lag.unwrap_or(0) + g.pending) as u64))
+    }
+}
+
+fn flatten<M: DeserializeOwned>(reply: Option<StreamReadReply>) -> Vec<Delivery<M>> {
+    reply
+        .into_iter()
+        .flat_map(|r| r.keys)
+        .flat_map(|k| k.ids)
+        .map(decode)
+        .collect()
+}
+
+fn decode<M: DeserializeOwned>(entry: StreamId) -> Delivery<M> {
+    let payload = match entry.map.get(PAYLOAD_FIELD) {
+        Some(Value::BulkString(bytes)) => String::from_utf8_lossy(bytes).into_owned(),
+        Some(Value::SimpleString(text)) => text.clone(),
+        _ => String::new(),
+    };
+    let message = if payload.is_empty() {
+        Err(format!("entry has no `{PAYLOAD_FIELD}` field"))
+    } else {
+        serde_json::from_str(&payload).map_err(|e| e.to_string())
+    };
+    Delivery {
+        id: entry.id,
+        payload,
+        message,
+    }
+}
+

@@ -1,0 +1,76 @@
+//! The diesel view of the tables created by `flyway/sql`. Keep in step with the migrations.
+
+diesel::table! {
+    users (id) {
+        id -> Int8,
+        username -> Text,
+        display_name -> Text,
+        password_hash -> Nullable<Text>,
+        role -> Text,
+        guest -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    courses (id) {
+        id -> Int8,
+        title -> Text,
+        description -> Text,
+        owner_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    participants (course_id, user_id) {
+        course_id -> Int8,
+        user_id -> Int8,
+        role -> Text,
+        joined_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    assignments (id) {
+        id -> Int8,
+        course_id -> Int8,
+        position -> Int4,
+        title -> Text,
+        handout -> Text,
+        runtime -> Text,
+        starter_code -> Text,
+        tests -> Jsonb,
+        time_limit_ms -> Int4,
+        memory_limit_mb -> Int4,
+        output_limit_kb -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    submissions (id) {
+        id -> Int8,
+        assignment_id -> Int8,
+        user_id -> Int8,
+        runtime -> Text,
+        code -> Text,
+        status -> Text,
+        verdict -> Nullable<Text>,
+        test_results -> Jsonb,
+        feedback -> Text,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(courses -> users (owner_id));
+diesel::joinable!(participants -> courses (course_id));
+diesel::joinable!(participants -> users (user_id));
+diesel::joinable!(assignments -> courses (course_id));
+diesel::joinable!(submissions -> assignments (assignment_id));
+diesel::joinable!(submissions -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(users, courses, participants, assignments, submissions);
