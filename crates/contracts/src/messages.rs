@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 pub const MESSAGE_VERSION: u16 = 1;
 
 /// One test of an assignment. Tests are data, not code the student could see or change.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TestCase {
@@ -42,6 +43,7 @@ impl TestCase {
 }
 
 /// Resource limits of one submission's run.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
     /// CPU and wall time allowed for each test, in milliseconds.
@@ -77,6 +79,7 @@ pub struct SubmissionJob {
 }
 
 /// The overall outcome of a graded submission.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
@@ -107,6 +110,7 @@ impl Verdict {
 }
 
 /// The outcome of one test.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TestStatus {
@@ -121,6 +125,7 @@ pub enum TestStatus {
 }
 
 /// One test's result, as shown to the student.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestOutcome {
     pub name: String,

@@ -96,8 +96,8 @@ mod tests {
 
     #[test]
     fn a_runtime_without_a_run_command_is_rejected() {
-        let err = RuntimeCatalog::parse("[x]\nimage = \"i\"\nfile_name = \"a\"\nrun = []\n")
-            .unwrap_err();
+        let err =
+            RuntimeCatalog::parse("[x]\nimage = \"i\"\nfile_name = \"a\"\nrun = []\n").unwrap_err();
         assert!(err.contains("`x`"), "{err}");
     }
 }

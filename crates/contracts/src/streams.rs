@@ -4,8 +4,7 @@
 use deadpool_redis::redis::{self, AsyncConnectionConfig, Value};
 use deadpool_redis::{Manager, Pool, PoolError};
 use redis::streams::{
-    StreamAutoClaimReply, StreamId, StreamInfoGroupsReply, StreamPendingCountReply,
-    StreamReadReply,
+    StreamAutoClaimReply, StreamId, StreamInfoGroupsReply, StreamPendingCountReply, StreamReadReply,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -280,17 +279,18 @@ impl Streams {
     }
 
     /// Entries `group` has not finished: not yet delivered plus delivered but unacknowledged.
+    /// Before the group exists, every entry of the stream counts.
     pub async fn backlog<M>(
         &self,
         stream: &TypedStream<M>,
         group: &str,
     ) -> Result<u64, StreamError> {
         let mut conn = self.pool.get().await?;
-        let exists: bool = redis::cmd("EXISTS")
+        let length: u64 = redis::cmd("XLEN")
             .arg(stream.name())
             .query_async(&mut conn)
             .await?;
-        if !exists {
+        if length == 0 {
             return Ok(0);
         }
         let reply: StreamInfoGroupsReply = redis::cmd("XINFO")
@@ -302,7 +302,7 @@ impl Streams {
             .groups
             .iter()
             .find(|g| g.name == group)
-            .map_or(0, |g| (g.lag.unwrap_or(0) + g.pending) as u64))
+            .map_or(length, |g| (g.lag.unwrap_or(0) + g.pending) as u64))
     }
 }
 
@@ -332,4 +332,3 @@ fn decode<M: DeserializeOwned>(entry: StreamId) -> Delivery<M> {
         message,
     }
 }
-

@@ -32,3 +32,6 @@ pub fn pool(url: &str, max_size: usize) -> Result<DbPool, String> {
 pub fn migrations_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flyway/sql")
 }
+
+/// A pooled connection.
+pub type Connection = diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>;

@@ -1,0 +1,87 @@
+//! Cache-aside for hot reads: JSON values in Redis with a TTL, deleted by every write that
+//! changes them. A Redis failure never fails a read; it only costs a database query.
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use deadpool_redis::redis::AsyncCommands;
+use deadpool_redis::Pool;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::future::Future;
+
+#[derive(Clone)]
+pub struct Cache {
+    pool: Pool,
+    enabled: bool,
+    ttl_seconds: u64,
+    metrics: Metrics,
+}
+
+impl Cache {
+    pub fn new(pool: Pool, enabled: bool, ttl_seconds: u64, metrics: Metrics) -> Self {
+        Self {
+            pool,
+            enabled,
+            ttl_seconds,
+            metrics,
+        }
+    }
+
+    /// The cached value under `key`, or `load()`'s result, which is then cached.
+    pub async fn get_or_load<T, F, Fut>(&self, key: &str, load: F) -> Result<T, ApiError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        if !self.enabled {
+            return load().await;
+        }
+        if let Some(value) = self.get(key).await {
+            self.metrics.cache_lookups.with_label_values(&["hit"]).inc();
+            return Ok(value);
+        }
+        self.metrics
+            .cache_lookups
+            .with_label_values(&["miss"])
+            .inc();
+        let value = load().await?;
+        self.set(key, &value).await;
+        Ok(value)
+    }
+
+    /// Forgets `keys`; called after every write that changes what they hold.
+    pub async fn invalidate(&self, keys: &[String]) {
+        if !self.enabled || keys.is_empty() {
+            return;
+        }
+        let deleted = async {
+            let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
+            conn.del::<_, ()>(keys).await.map_err(|e| e.to_string())
+        };
+        if let Err(error) = deleted.await {
+            tracing::error!(%error, ?keys, "cache invalidation failed; entries expire by TTL");
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        let mut conn = self.pool.get().await.ok()?;
+        let text: Option<String> = conn.get(key).await.ok()?;
+        serde_json::from_str(&text?).ok()
+    }
+
+    async fn set<T: Serialize>(&self, key: &str, value: &T) {
+        let Ok(text) = serde_json::to_string(value) else {
+            return;
+        };
+        let stored = async {
+            let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
+            conn.set_ex::<_, _, ()>(key, text, self.ttl_seconds)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        if let Err(error) = stored.await {
+            tracing::warn!(%error, key, "could not cache value");
+        }
+    }
+}

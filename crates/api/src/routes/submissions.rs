@@ -1,0 +1,207 @@
+//! Submissions: create (stored as `queued`, then put on the `submissions` stream), list mine,
+//! read one, delete mine.
+
+use crate::auth::Caller;
+use crate::domain::code::Code;
+use crate::error::{ApiError, ErrorBody};
+use crate::routes::assignments::cached;
+use crate::routes::views::{AssignmentView, SubmissionView};
+use crate::state::AppState;
+use crate::store;
+use actix_web::{web, HttpResponse};
+use contracts::keys::GRADERS_GROUP;
+use contracts::{AssignmentId, SubmissionId, SubmissionJob, UserId, MESSAGE_VERSION};
+use db::models::NewSubmission;
+use deadpool_redis::redis::AsyncCommands;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// How long a deleted submission's cancellation mark lives; longer than any job waits.
+const CANCEL_MARK_SECONDS: u64 = 24 * 3600;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmissionRequest {
+    pub code: String,
+    /// Defaults to the assignment's runtime, the only one it accepts.
+    #[serde(default)]
+    pub runtime: Option<String>,
+}
+
+/// Submits code for grading. The answer comes at once with status `queued`; progress and the
+/// verdict arrive on the results stream (and through the relay).
+#[utoipa::path(post, path = "/api/assignments/{id}/submissions", tag = "submissions",
+    security(("bearer" = [])), params(("id" = i64, Path, description = "assignment id")),
+    request_body = SubmissionRequest,
+    responses((status = 202, body = SubmissionView), (status = 404, body = ErrorBody),
+              (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
+              (status = 503, body = ErrorBody)))]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<i64>,
+    body: web::Json<SubmissionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let code = Code::parse(body.code, state.max_code_bytes)?;
+    let assignment = cached(&state, AssignmentId(path.into_inner())).await?;
+    let runtime = check_runtime(&state, &assignment, body.runtime.as_deref())?;
+    let backlog = state
+        .streams
+        .backlog(&state.keys.submissions(), GRADERS_GROUP)
+        .await?;
+    if backlog >= state.max_queue_backlog {
+        return Err(ApiError::QueueFull { backlog });
+    }
+
+    let mut conn = state.conn().await?;
+    store::courses::enrol(&mut conn, assignment.course_id.0, caller.id().0, "student").await?;
+    let submission = store::submissions::insert(
+        &mut conn,
+        NewSubmission {
+            assignment_id: assignment.id.0,
+            user_id: caller.id().0,
+            runtime: &runtime,
+            code: code.as_str(),
+        },
+    )
+    .await?;
+    let job = SubmissionJob {
+        v: MESSAGE_VERSION,
+        submission_id: SubmissionId(submission.id),
+        user_id: caller.id(),
+        assignment_id: assignment.id,
+        runtime,
+        code: submission.code.clone(),
+        tests: assignment.tests.clone().unwrap_or_default(),
+        limits: assignment.limits,
+        enqueued_at: submission.created_at,
+    };
+    if let Err(e) = state.streams.publish(&state.keys.submissions(), &job).await {
+        // Not queued means not accepted: remove the row so nothing sits "queued" forever.
+        store::submissions::delete(&mut conn, submission.id).await?;
+        return Err(e.into());
+    }
+    state
+        .metrics
+        .submissions_created
+        .with_label_values(&[&job.runtime])
+        .inc();
+    invalidate(&state, caller.id(), &assignment).await;
+    Ok(HttpResponse::Accepted().json(SubmissionView::from(submission)))
+}
+
+fn check_runtime(
+    state: &AppState,
+    assignment: &AssignmentView,
+    requested: Option<&str>,
+) -> Result<String, ApiError> {
+    let runtime = requested.unwrap_or(&assignment.runtime);
+    if state.runtimes.get(runtime).is_none() {
+        return Err(ApiError::invalid(
+            "runtime",
+            format!("unknown runtime `{runtime}`"),
+        ));
+    }
+    if runtime != assignment.runtime {
+        return Err(ApiError::invalid(
+            "runtime",
+            format!(
+                "this assignment is solved in `{}`, not `{runtime}`",
+                assignment.runtime
+            ),
+        ));
+    }
+    Ok(runtime.to_owned())
+}
+
+/// The caller's submissions to an assignment, newest first (cached).
+#[utoipa::path(get, path = "/api/assignments/{id}/submissions", tag = "submissions",
+    security(("bearer" = [])), params(("id" = i64, Path, description = "assignment id")),
+    responses((status = 200, body = [SubmissionView]), (status = 404, body = ErrorBody)))]
+pub async fn list_mine(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let assignment = AssignmentId(path.into_inner());
+    let key = state.keys.cache_submissions(caller.id(), assignment);
+    let list: Vec<SubmissionView> = state
+        .cache
+        .get_or_load(&key, || async {
+            let mut conn = state.conn().await?;
+            store::assignments::by_id(&mut conn, assignment.0)
+                .await?
+                .ok_or(ApiError::NotFound("assignment"))?;
+            let mine = store::submissions::of_user(&mut conn, caller.id().0, assignment.0).await?;
+            Ok(mine.into_iter().map(SubmissionView::from).collect())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// One submission: the caller's own, or any in a course the caller teaches.
+#[utoipa::path(get, path = "/api/submissions/{id}", tag = "submissions",
+    security(("bearer" = [])), params(("id" = i64, Path, description = "submission id")),
+    responses((status = 200, body = SubmissionView), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.conn().await?;
+    let submission = store::submissions::by_id(&mut conn, path.into_inner())
+        .await?
+        .ok_or(ApiError::NotFound("submission"))?;
+    if submission.user_id != caller.id().0 {
+        let course = cached(&state, AssignmentId(submission.assignment_id))
+            .await?
+            .course_id;
+        let teaches = caller.is_teacher()
+            && store::courses::is_teacher(&mut conn, course.0, caller.id().0).await?;
+        // Someone else's submission is indistinguishable from a missing one.
+        if !teaches {
+            return Err(ApiError::NotFound("submission"));
+        }
+    }
+    Ok(HttpResponse::Ok().json(SubmissionView::from(submission)))
+}
+
+/// Deletes one of the caller's submissions. One still queued or grading is cancelled: the
+/// grader skips it if it has not started, and a verdict that arrives later is discarded.
+#[utoipa::path(delete, path = "/api/submissions/{id}", tag = "submissions",
+    security(("bearer" = [])), params(("id" = i64, Path, description = "submission id")),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn delete(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = SubmissionId(path.into_inner());
+    let mut conn = state.conn().await?;
+    let submission = store::submissions::by_id(&mut conn, id.0)
+        .await?
+        .filter(|s| s.user_id == caller.id().0)
+        .ok_or(ApiError::NotFound("submission"))?;
+    if matches!(submission.status.as_str(), "queued" | "grading") {
+        let mut redis = state.streams.pool().get().await?;
+        redis
+            .set_ex::<_, _, ()>(state.keys.cancelled(id), 1, CANCEL_MARK_SECONDS)
+            .await?;
+    }
+    store::submissions::delete(&mut conn, id.0).await?;
+    let assignment = cached(&state, AssignmentId(submission.assignment_id)).await?;
+    invalidate(&state, caller.id(), &assignment).await;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Forgets the cached reads a change to `user`'s submissions of `assignment` affects.
+pub async fn invalidate(state: &AppState, user: UserId, assignment: &AssignmentView) {
+    state
+        .cache
+        .invalidate(&[
+            state.keys.cache_submissions(user, assignment.id),
+            state.keys.cache_progress(user, assignment.course_id),
+        ])
+        .await;
+}

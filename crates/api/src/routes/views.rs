@@ -1,0 +1,189 @@
+//! The JSON shapes the api answers with.
+
+use chrono::{DateTime, Utc};
+use contracts::{AssignmentId, CourseId, Limits, SubmissionId, TestCase, TestOutcome, UserId};
+use db::models::{Assignment, Course, Submission, User};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserView {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    /// `student` or `teacher`.
+    pub role: String,
+    pub guest: bool,
+}
+
+impl From<User> for UserView {
+    fn from(user: User) -> Self {
+        Self {
+            id: UserId(user.id),
+            username: user.username,
+            display_name: user.display_name,
+            role: user.role,
+            guest: user.guest,
+        }
+    }
+}
+
+/// A signed-in session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    /// Bearer token for the `Authorization` header (and the relay and hub sockets).
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: UserView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CourseView {
+    pub id: CourseId,
+    pub title: String,
+    pub description: String,
+    /// The caller's role in the course, if they take part in it.
+    pub my_role: Option<String>,
+}
+
+impl CourseView {
+    pub fn new(course: Course, my_role: Option<String>) -> Self {
+        Self {
+            id: CourseId(course.id),
+            title: course.title,
+            description: course.description,
+            my_role,
+        }
+    }
+}
+
+/// An assignment as listed in its course (cached, the same for every user).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AssignmentSummary {
+    pub id: AssignmentId,
+    pub position: i32,
+    pub title: String,
+    pub runtime: String,
+}
+
+impl From<&Assignment> for AssignmentSummary {
+    fn from(a: &Assignment) -> Self {
+        Self {
+            id: AssignmentId(a.id),
+            position: a.position,
+            title: a.title.clone(),
+            runtime: a.runtime.clone(),
+        }
+    }
+}
+
+/// Where the caller stands with one assignment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Progress {
+    Solved,
+    Attempted,
+    Untried,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssignmentProgressView {
+    #[serde(flatten)]
+    pub assignment: AssignmentSummary,
+    pub progress: Progress,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CourseAssignmentsView {
+    pub course_id: CourseId,
+    pub assignments: Vec<AssignmentProgressView>,
+    /// The first assignment the caller has not solved, in course order.
+    pub next_unsolved: Option<AssignmentId>,
+}
+
+/// One assignment with its handout. `tests` only for the course's teachers.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AssignmentView {
+    pub id: AssignmentId,
+    pub course_id: CourseId,
+    pub position: i32,
+    pub title: String,
+    /// Markdown.
+    pub handout: String,
+    pub runtime: String,
+    pub starter_code: String,
+    pub limits: Limits,
+    /// Names of the tests, in order (what students see of them).
+    pub test_names: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tests: Option<Vec<TestCase>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl AssignmentView {
+    /// The full view, tests included; see [`Self::for_student`].
+    pub fn full(a: Assignment) -> Self {
+        let tests: Vec<TestCase> = serde_json::from_value(a.tests).unwrap_or_default();
+        Self {
+            id: AssignmentId(a.id),
+            course_id: CourseId(a.course_id),
+            position: a.position,
+            title: a.title,
+            handout: a.handout,
+            runtime: a.runtime,
+            starter_code: a.starter_code,
+            limits: Limits {
+                time_ms: a.time_limit_ms as u32,
+                memory_mb: a.memory_limit_mb as u32,
+                output_kb: a.output_limit_kb as u32,
+            },
+            test_names: tests.iter().map(|t| t.name().to_owned()).collect(),
+            tests: Some(tests),
+            updated_at: a.updated_at,
+        }
+    }
+
+    /// Without the tests' contents.
+    pub fn for_student(mut self) -> Self {
+        self.tests = None;
+        self
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct SubmissionView {
+    pub id: SubmissionId,
+    pub assignment_id: AssignmentId,
+    pub user_id: UserId,
+    pub runtime: String,
+    pub code: String,
+    /// `queued`, `grading`, `graded` or `error`.
+    pub status: String,
+    /// Set once graded: `accepted`, `wrong_answer`, … .
+    pub verdict: Option<String>,
+    pub tests: Vec<TestOutcome>,
+    /// The first failure, readable; or why the submission could not be graded.
+    pub feedback: String,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<Submission> for SubmissionView {
+    fn from(s: Submission) -> Self {
+        Self {
+            id: SubmissionId(s.id),
+            assignment_id: AssignmentId(s.assignment_id),
+            user_id: UserId(s.user_id),
+            runtime: s.runtime,
+            code: s.code,
+            status: s.status,
+            verdict: s.verdict,
+            tests: serde_json::from_value(s.test_results).unwrap_or_default(),
+            feedback: s.feedback,
+            created_at: s.created_at,
+            started_at: s.started_at,
+            finished_at: s.finished_at,
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! The api's settings: built-in defaults, then `API__CONFIG_FILE`, `API__*` variables and
+//! Docker secrets (`database_url`, `redis_url`, `jwt_secret`).
+
+use serde::Deserialize;
+use settings::{SecretString, SettingsError};
+
+const DEFAULTS: &str = r#"
+listen = "127.0.0.1:8080"
+key_prefix = "cp:"
+token_lifetime_minutes = 720
+max_body_bytes = 262144
+max_code_bytes = 65536
+cache_enabled = true
+cache_ttl_seconds = 300
+max_queue_backlog = 2000
+stream_max_len = 100000
+db_pool_size = 16
+redis_pool_size = 32
+result_claim_idle_ms = 30000
+"#;
+
+/// Everything the api needs to start.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Settings {
+    /// Address the HTTP server binds to (used by `main`; tests pass their own listener).
+    pub listen: String,
+    pub database_url: SecretString,
+    pub redis_url: SecretString,
+    /// HS256 key for tokens, shared with the relay and the hub; at least 32 bytes.
+    pub jwt_secret: SecretString,
+    /// Prefix of every Redis key (see `contracts::keys`).
+    pub key_prefix: String,
+    pub token_lifetime_minutes: i64,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Largest submitted program, in bytes.
+    pub max_code_bytes: usize,
+    pub cache_enabled: bool,
+    pub cache_ttl_seconds: u64,
+    /// Above this many unfinished jobs, new submissions get 503 instead of waiting for ages.
+    pub max_queue_backlog: u64,
+    pub stream_max_len: usize,
+    pub db_pool_size: usize,
+    pub redis_pool_size: usize,
+    /// A result entry pending this long at a dead api replica is taken over.
+    pub result_claim_idle_ms: u64,
+    /// A runtime catalogue to use instead of the built-in one.
+    #[serde(default)]
+    pub runtimes_file: Option<String>,
+}
+
+impl Settings {
+    /// Loads and checks the settings.
+    pub fn load() -> Result<Self, SettingsError> {
+        let settings: Self = settings::load("API", DEFAULTS)?;
+        settings::require_min_len("jwt_secret", &settings.jwt_secret, 32)?;
+        Ok(settings)
+    }
+
+    /// The built-in defaults with the given connection strings and a fixed test secret, for
+    /// tests and benchmarks that start the service in-process.
+    pub fn for_tests(database_url: &str, redis_url: &str, key_prefix: &str) -> Self {
+        let text = format!(
+            "{DEFAULTS}\ndatabase_url = {database_url:?}\nredis_url = {redis_url:?}\n\
+             jwt_secret = \"test-secret-test-secret-test-secret!\"\n"
+        );
+        let mut settings: Self = settings::load_from(
+            "API_TEST",
+            &text,
+            None,
+            std::path::Path::new("/nonexistent"),
+        )
+        .expect("the defaults are complete");
+        settings.key_prefix = key_prefix.to_owned();
+        settings
+    }
+}

@@ -1,0 +1,59 @@
+//! What every handler shares: the pools, the streams, token keys, the cache and metrics.
+
+use crate::cache::Cache;
+use crate::metrics::Metrics;
+use crate::settings::Settings;
+use contracts::{Keys, RuntimeCatalog, Streams};
+use db::DbPool;
+use tokens::TokenKeys;
+
+/// Shared, cheaply cloned state of the api.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DbPool,
+    pub streams: Streams,
+    pub keys: Keys,
+    pub tokens: TokenKeys,
+    pub runtimes: RuntimeCatalog,
+    pub cache: Cache,
+    pub metrics: Metrics,
+    pub max_code_bytes: usize,
+    pub max_queue_backlog: u64,
+}
+
+impl AppState {
+    /// A database connection from the pool.
+    pub async fn conn(&self) -> Result<db::Connection, crate::error::ApiError> {
+        Ok(self.db.get().await?)
+    }
+
+    pub(crate) fn from_settings(
+        settings: &Settings,
+        db: DbPool,
+        streams: Streams,
+        runtimes: RuntimeCatalog,
+        metrics: Metrics,
+    ) -> Self {
+        let keys = Keys::new(settings.key_prefix.clone());
+        let cache = Cache::new(
+            streams.pool().clone(),
+            settings.cache_enabled,
+            settings.cache_ttl_seconds,
+            metrics.clone(),
+        );
+        Self {
+            db,
+            streams,
+            keys,
+            tokens: TokenKeys::new(
+                &settings.jwt_secret,
+                chrono::Duration::minutes(settings.token_lifetime_minutes),
+            ),
+            runtimes,
+            cache,
+            metrics,
+            max_code_bytes: settings.max_code_bytes,
+            max_queue_backlog: settings.max_queue_backlog,
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! Assignments.
+
+use db::models::{Assignment, AssignmentFields};
+use db::schema::assignments;
+use diesel::prelude::*;
+use diesel::result::Error;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+pub async fn by_id(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<Assignment>, Error> {
+    assignments::table
+        .find(id)
+        .select(Assignment::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The course's assignments in teaching order.
+pub async fn of_course(
+    conn: &mut AsyncPgConnection,
+    course: i64,
+) -> Result<Vec<Assignment>, Error> {
+    assignments::table
+        .filter(assignments::course_id.eq(course))
+        .order((assignments::position, assignments::id))
+        .select(Assignment::as_select())
+        .load(conn)
+        .await
+}
+
+/// The position after the course's last assignment.
+pub async fn next_position(conn: &mut AsyncPgConnection, course: i64) -> Result<i32, Error> {
+    let last: Option<i32> = assignments::table
+        .filter(assignments::course_id.eq(course))
+        .select(diesel::dsl::max(assignments::position))
+        .first(conn)
+        .await?;
+    Ok(last.unwrap_or(0) + 1)
+}
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    course: i64,
+    fields: &AssignmentFields,
+) -> Result<Assignment, Error> {
+    diesel::insert_into(assignments::table)
+        .values((assignments::course_id.eq(course), fields))
+        .returning(Assignment::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    fields: &AssignmentFields,
+) -> Result<Assignment, Error> {
+    diesel::update(assignments::table.find(id))
+        .set((fields, assignments::updated_at.eq(diesel::dsl::now)))
+        .returning(Assignment::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Deletes the assignment and, by cascade, its submissions.
+pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> Result<(), Error> {
+    diesel::delete(assignments::table.find(id))
+        .execute(conn)
+        .await?;
+    Ok(())
+}

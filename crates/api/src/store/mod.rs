@@ -1,0 +1,7 @@
+//! The api's queries, by table. Handlers and the results consumer call these; nothing else
+//! builds SQL.
+
+pub mod assignments;
+pub mod courses;
+pub mod submissions;
+pub mod users;

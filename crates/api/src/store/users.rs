@@ -1,0 +1,45 @@
+//! Accounts.
+
+use db::models::{NewUser, User};
+use db::schema::users;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+/// Inserts an account; `None` when the username is taken.
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    user: NewUser<'_>,
+) -> Result<Option<User>, Error> {
+    match diesel::insert_into(users::table)
+        .values(&user)
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
+    {
+        Ok(user) => Ok(Some(user)),
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn by_username(
+    conn: &mut AsyncPgConnection,
+    username: &str,
+) -> Result<Option<User>, Error> {
+    users::table
+        .filter(users::username.eq(username))
+        .select(User::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn by_id(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<User>, Error> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
