@@ -67,5 +67,5 @@ start_postgres() {
 need_packages redis-server postgresql
 start_redis
 start_postgres
-echo "REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
-echo "DATABASE_URL=postgres://$PG_USER@127.0.0.1:$PG_PORT/$PG_DB"
+echo "export REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
+echo "export DATABASE_URL=postgres://$PG_USER@127.0.0.1:$PG_PORT/$PG_DB"

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against real services: installs and starts Redis and PostgreSQL,
+# builds the sandbox image, then checks formatting and lints and runs every crate's tests.
+# This is what CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+eval "$(bash deploy/local/services.sh)"
+SANDBOX_IMAGE=$(bash deploy/sandbox/build.sh | tail -n 1)
+export SANDBOX_IMAGE
+echo "[test] sandbox image $SANDBOX_IMAGE" >&2
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
