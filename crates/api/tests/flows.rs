@@ -55,7 +55,13 @@ fn graded(submission: &Value, verdict: Verdict) -> ResultEvent {
 async fn wait_for(app: &TestApp, token: &str, id: i64, done: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..100 {
         let current = app
-            .expect(Method::GET, &format!("/api/submissions/{id}"), Some(token), None, StatusCode::OK)
+            .expect(
+                Method::GET,
+                &format!("/api/submissions/{id}"),
+                Some(token),
+                None,
+                StatusCode::OK,
+            )
             .await;
         if done(&current) {
             return current;
@@ -85,7 +91,13 @@ async fn accounts_register_sign_in_refresh_and_describe_themselves() {
     assert_eq!(me["username"], "ada");
     assert_eq!(me["role"], "student");
     let refreshed = app
-        .expect(Method::POST, "/api/auth/refresh", Some(token), None, StatusCode::OK)
+        .expect(
+            Method::POST,
+            "/api/auth/refresh",
+            Some(token),
+            None,
+            StatusCode::OK,
+        )
         .await;
     assert!(refreshed["token"].is_string());
 
@@ -105,7 +117,13 @@ async fn progress_and_the_first_unsolved_exercise_follow_the_verdicts() {
     let list_path = format!("/api/courses/{course}/assignments");
 
     let list = app
-        .expect(Method::GET, &list_path, Some(&student), None, StatusCode::OK)
+        .expect(
+            Method::GET,
+            &list_path,
+            Some(&student),
+            None,
+            StatusCode::OK,
+        )
         .await;
     assert_eq!(list["next_unsolved"], assignments[0]);
     assert_eq!(list["assignments"][0]["progress"], "untried");
@@ -117,9 +135,18 @@ async fn progress_and_the_first_unsolved_exercise_follow_the_verdicts() {
         .publish(&results, &graded(&wrong, Verdict::WrongAnswer))
         .await
         .unwrap();
-    wait_for(&app, &student, wrong["id"].as_i64().unwrap(), |s| s["status"] == "graded").await;
+    wait_for(&app, &student, wrong["id"].as_i64().unwrap(), |s| {
+        s["status"] == "graded"
+    })
+    .await;
     let list = app
-        .expect(Method::GET, &list_path, Some(&student), None, StatusCode::OK)
+        .expect(
+            Method::GET,
+            &list_path,
+            Some(&student),
+            None,
+            StatusCode::OK,
+        )
         .await;
     assert_eq!(list["assignments"][0]["progress"], "attempted");
     assert_eq!(list["next_unsolved"], assignments[0]);
@@ -128,9 +155,18 @@ async fn progress_and_the_first_unsolved_exercise_follow_the_verdicts() {
         .publish(&results, &graded(&right, Verdict::Accepted))
         .await
         .unwrap();
-    wait_for(&app, &student, right["id"].as_i64().unwrap(), |s| s["verdict"] == "accepted").await;
+    wait_for(&app, &student, right["id"].as_i64().unwrap(), |s| {
+        s["verdict"] == "accepted"
+    })
+    .await;
     let list = app
-        .expect(Method::GET, &list_path, Some(&student), None, StatusCode::OK)
+        .expect(
+            Method::GET,
+            &list_path,
+            Some(&student),
+            None,
+            StatusCode::OK,
+        )
         .await;
     assert_eq!(list["assignments"][0]["progress"], "solved");
     assert_eq!(list["next_unsolved"], assignments[1]);
@@ -157,7 +193,13 @@ async fn a_cached_list_shows_a_new_submission_right_after_it_is_created() {
     let cached: Vec<String> = redis.keys(format!("{key}*")).await.unwrap();
     assert_eq!(cached.len(), 1, "the list was cached");
 
-    let created = submit(&app, &student, assignments[1], "print('Hello, ' + input() + '!')").await;
+    let created = submit(
+        &app,
+        &student,
+        assignments[1],
+        "print('Hello, ' + input() + '!')",
+    )
+    .await;
     let list = app
         .expect(Method::GET, &path, Some(&student), None, StatusCode::OK)
         .await;
@@ -207,7 +249,13 @@ async fn a_redelivered_verdict_is_recorded_once() {
     }
     assert_eq!(metrics_recorded().await, 2);
     let after = app
-        .expect(Method::GET, &format!("/api/submissions/{id}"), Some(&student), None, StatusCode::OK)
+        .expect(
+            Method::GET,
+            &format!("/api/submissions/{id}"),
+            Some(&student),
+            None,
+            StatusCode::OK,
+        )
         .await;
     assert_eq!(after["verdict"], "accepted");
     assert_eq!(after["finished_at"], first["finished_at"]);
@@ -220,21 +268,45 @@ async fn deleting_a_queued_submission_cancels_it_and_a_late_verdict_is_discarded
     let (_, assignments) = app.seeded_course(&student).await;
     let submission = submit(&app, &student, assignments[0], "print('Hello, World!')").await;
     let id = submission["id"].as_i64().unwrap();
-    app.expect(Method::DELETE, &format!("/api/submissions/{id}"), Some(&student), None, StatusCode::NO_CONTENT)
-        .await;
+    app.expect(
+        Method::DELETE,
+        &format!("/api/submissions/{id}"),
+        Some(&student),
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await;
     let mut redis = app.redis.get().await.unwrap();
-    let marked: bool = redis.exists(app.keys().cancelled(SubmissionId(id))).await.unwrap();
+    let marked: bool = redis
+        .exists(app.keys().cancelled(SubmissionId(id)))
+        .await
+        .unwrap();
     assert!(marked, "the graders are told to skip it");
 
     app.streams()
-        .publish(&app.keys().results(), &graded(&submission, Verdict::Accepted))
+        .publish(
+            &app.keys().results(),
+            &graded(&submission, Verdict::Accepted),
+        )
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    app.expect(Method::GET, &format!("/api/submissions/{id}"), Some(&student), None, StatusCode::NOT_FOUND)
-        .await;
+    app.expect(
+        Method::GET,
+        &format!("/api/submissions/{id}"),
+        Some(&student),
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     let list = app
-        .expect(Method::GET, &format!("/api/assignments/{}/submissions", assignments[0]), Some(&student), None, StatusCode::OK)
+        .expect(
+            Method::GET,
+            &format!("/api/assignments/{}/submissions", assignments[0]),
+            Some(&student),
+            None,
+            StatusCode::OK,
+        )
         .await;
     assert_eq!(list.as_array().unwrap().len(), 0);
 }
@@ -244,7 +316,13 @@ async fn teachers_manage_assignments_of_their_own_courses() {
     let app = TestApp::spawn().await;
     let teacher = app.register("terry", "teacher").await;
     let course = app
-        .expect(Method::POST, "/api/courses", Some(&teacher), Some(json!({"title": "Algorithms"})), StatusCode::CREATED)
+        .expect(
+            Method::POST,
+            "/api/courses",
+            Some(&teacher),
+            Some(json!({"title": "Algorithms"})),
+            StatusCode::CREATED,
+        )
         .await["id"]
         .as_i64()
         .unwrap();
@@ -255,7 +333,13 @@ async fn teachers_manage_assignments_of_their_own_courses() {
         "tests": [{"kind": "call", "name": "doubles 2", "call": "double(2)", "expected": "4"}],
     });
     let created = app
-        .expect(Method::POST, &format!("/api/courses/{course}/assignments"), Some(&teacher), Some(draft.clone()), StatusCode::CREATED)
+        .expect(
+            Method::POST,
+            &format!("/api/courses/{course}/assignments"),
+            Some(&teacher),
+            Some(draft.clone()),
+            StatusCode::CREATED,
+        )
         .await;
     let id = created["id"].as_i64().unwrap();
     assert_eq!(created["position"], 1);
@@ -264,7 +348,13 @@ async fn teachers_manage_assignments_of_their_own_courses() {
     // Students see the handout and the test names, not the tests.
     let (student, _) = app.guest().await;
     let seen = app
-        .expect(Method::GET, &format!("/api/assignments/{id}"), Some(&student), None, StatusCode::OK)
+        .expect(
+            Method::GET,
+            &format!("/api/assignments/{id}"),
+            Some(&student),
+            None,
+            StatusCode::OK,
+        )
         .await;
     assert_eq!(seen["test_names"][0], "doubles 2");
     assert!(seen.get("tests").is_none(), "{seen}");
@@ -272,27 +362,66 @@ async fn teachers_manage_assignments_of_their_own_courses() {
     let mut edited = draft.clone();
     edited["title"] = json!("Double it twice");
     let updated = app
-        .expect(Method::PUT, &format!("/api/assignments/{id}"), Some(&teacher), Some(edited), StatusCode::OK)
+        .expect(
+            Method::PUT,
+            &format!("/api/assignments/{id}"),
+            Some(&teacher),
+            Some(edited),
+            StatusCode::OK,
+        )
         .await;
     assert_eq!(updated["title"], "Double it twice");
     let seen = app
-        .expect(Method::GET, &format!("/api/assignments/{id}"), Some(&student), None, StatusCode::OK)
+        .expect(
+            Method::GET,
+            &format!("/api/assignments/{id}"),
+            Some(&student),
+            None,
+            StatusCode::OK,
+        )
         .await;
-    assert_eq!(seen["title"], "Double it twice", "the cached copy was replaced");
+    assert_eq!(
+        seen["title"], "Double it twice",
+        "the cached copy was replaced"
+    );
 
     let mut invalid = draft.clone();
     invalid["tests"] = json!([{"kind": "call", "name": "no expectation", "call": "double(2)"}]);
     let error = app
-        .expect(Method::POST, &format!("/api/courses/{course}/assignments"), Some(&teacher), Some(invalid), StatusCode::UNPROCESSABLE_ENTITY)
+        .expect(
+            Method::POST,
+            &format!("/api/courses/{course}/assignments"),
+            Some(&teacher),
+            Some(invalid),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
         .await;
     assert_eq!(error["error"]["field"], "tests");
 
-    app.expect(Method::DELETE, &format!("/api/assignments/{id}"), Some(&teacher), None, StatusCode::NO_CONTENT)
-        .await;
-    app.expect(Method::GET, &format!("/api/assignments/{id}"), Some(&student), None, StatusCode::NOT_FOUND)
-        .await;
+    app.expect(
+        Method::DELETE,
+        &format!("/api/assignments/{id}"),
+        Some(&teacher),
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    app.expect(
+        Method::GET,
+        &format!("/api/assignments/{id}"),
+        Some(&student),
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     let list = app
-        .expect(Method::GET, &format!("/api/courses/{course}/assignments"), Some(&student), None, StatusCode::OK)
+        .expect(
+            Method::GET,
+            &format!("/api/courses/{course}/assignments"),
+            Some(&student),
+            None,
+            StatusCode::OK,
+        )
         .await;
     assert_eq!(list["assignments"].as_array().unwrap().len(), 0);
 }
@@ -309,10 +438,21 @@ async fn the_openapi_document_and_operational_endpoints_answer() {
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.unwrap().contains("/api/openapi.json"));
 
-    app.expect(Method::GET, "/healthz", None, None, StatusCode::OK).await;
-    let ready = app.expect(Method::GET, "/readyz", None, None, StatusCode::OK).await;
+    app.expect(Method::GET, "/healthz", None, None, StatusCode::OK)
+        .await;
+    let ready = app
+        .expect(Method::GET, "/readyz", None, None, StatusCode::OK)
+        .await;
     assert_eq!(ready["database"], "ok");
     assert_eq!(ready["redis"], "ok");
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("api_http_requests_total"), "{metrics}");
 }

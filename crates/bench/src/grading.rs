@@ -34,10 +34,18 @@ fn sandbox_image() -> anyhow::Result<String> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/sandbox/build.sh");
     let output = std::process::Command::new("bash").arg(script).output()?;
     if !output.status.success() {
-        bail!("{script} failed: {}", String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "{script} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     let stdout = String::from_utf8(output.stdout)?;
-    Ok(stdout.lines().last().context("no image printed")?.trim().to_owned())
+    Ok(stdout
+        .lines()
+        .last()
+        .context("no image printed")?
+        .trim()
+        .to_owned())
 }
 
 struct Platform {
@@ -60,7 +68,13 @@ impl Platform {
         })
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> anyhow::Result<Value> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -90,7 +104,10 @@ impl Verdicts {
         let results = keys.results();
         let mut after = "0-0".to_owned();
         while !stop.is_cancelled() {
-            let Ok(batch) = streams.read_after(&results, &after, 256, Duration::from_millis(500)).await else {
+            let Ok(batch) = streams
+                .read_after(&results, &after, 256, Duration::from_millis(500))
+                .await
+            else {
                 continue;
             };
             for delivery in batch {
@@ -122,7 +139,10 @@ impl Verdicts {
 }
 
 pub async fn run(options: Options) -> anyhow::Result<()> {
-    let database_url = env_or("DATABASE_URL", "postgres://platform@127.0.0.1:5432/platform");
+    let database_url = env_or(
+        "DATABASE_URL",
+        "postgres://platform@127.0.0.1:5432/platform",
+    );
     let redis_url = env_or("REDIS_URL", "redis://127.0.0.1:6379");
     let image = sandbox_image()?;
     let database = ScratchDatabase::create(&database_url).await?;
@@ -132,35 +152,64 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 
     let platform = Platform::start(database.url(), &redis_url, &prefix, true).await?;
     let stop = CancellationToken::new();
-    let grader = start_grader(&redis_url, &prefix, &image, options.concurrency, stop.clone())?;
+    let grader = start_grader(
+        &redis_url,
+        &prefix,
+        &image,
+        options.concurrency,
+        stop.clone(),
+    )?;
     let verdicts = Arc::new(Verdicts::default());
-    tokio::spawn(verdicts.clone().watch(streams.clone(), keys.clone(), stop.clone()));
+    tokio::spawn(
+        verdicts
+            .clone()
+            .watch(streams.clone(), keys.clone(), stop.clone()),
+    );
 
-    let token = platform.call(reqwest::Method::POST, "/api/auth/guest", None, None).await?["token"]
+    let token = platform
+        .call(reqwest::Method::POST, "/api/auth/guest", None, None)
+        .await?["token"]
         .as_str()
         .context("no token")?
         .to_owned();
-    let courses = platform.call(reqwest::Method::GET, "/api/courses", Some(&token), None).await?;
+    let courses = platform
+        .call(reqwest::Method::GET, "/api/courses", Some(&token), None)
+        .await?;
     let course = courses[0]["id"].as_i64().context("no course")?;
     let list_path = format!("/api/courses/{course}/assignments");
-    let list = platform.call(reqwest::Method::GET, &list_path, Some(&token), None).await?;
-    let first = list["assignments"][0]["id"].as_i64().context("no assignment")?;
+    let list = platform
+        .call(reqwest::Method::GET, &list_path, Some(&token), None)
+        .await?;
+    let first = list["assignments"][0]["id"]
+        .as_i64()
+        .context("no assignment")?;
     let submit_path = format!("/api/assignments/{first}/submissions");
 
     let submit_one = || async {
         let started = Instant::now();
         let created = platform
-            .call(reqwest::Method::POST, &submit_path, Some(&token), Some(json!({"code": CORRECT_SOLUTION})))
+            .call(
+                reqwest::Method::POST,
+                &submit_path,
+                Some(&token),
+                Some(json!({"code": CORRECT_SOLUTION})),
+            )
             .await?;
         let id = created["id"].as_i64().context("no id")?;
         let (at, verdict) = verdicts.wait(id).await?;
-        anyhow::ensure!(verdict == Verdict::Accepted, "submission {id} got {verdict:?}");
+        anyhow::ensure!(
+            verdict == Verdict::Accepted,
+            "submission {id} got {verdict:?}"
+        );
         Ok::<_, anyhow::Error>(at - started)
     };
     eprintln!("warming up (one submission)…");
     submit_one().await?;
 
-    eprintln!("grading {} submissions at concurrency {}…", options.submissions, options.concurrency);
+    eprintln!(
+        "grading {} submissions at concurrency {}…",
+        options.submissions, options.concurrency
+    );
     let started = Instant::now();
     let latencies: Vec<Duration> = stream::iter(0..options.submissions)
         .map(|_| submit_one())
@@ -171,7 +220,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         .collect::<Result<_, _>>()?;
     let pipeline = Summary::of(latencies, started.elapsed());
 
-    eprintln!("running {} bare `docker run --rm` at concurrency {}…", options.submissions, options.concurrency);
+    eprintln!(
+        "running {} bare `docker run --rm` at concurrency {}…",
+        options.submissions, options.concurrency
+    );
     let started = Instant::now();
     let runs: Vec<Duration> = stream::iter(0..options.submissions)
         .map(|_| bare_docker_run(&image))
@@ -182,19 +234,27 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         .collect::<Result<_, _>>()?;
     let bare = Summary::of(runs, started.elapsed());
 
-    let mine = platform.call(reqwest::Method::GET, &submit_path, Some(&token), None).await?;
-    let recorded = mine
-        .as_array()
-        .map_or(0, |all| all.iter().filter(|s| s["verdict"] == "accepted").count());
+    let mine = platform
+        .call(reqwest::Method::GET, &submit_path, Some(&token), None)
+        .await?;
+    let recorded = mine.as_array().map_or(0, |all| {
+        all.iter().filter(|s| s["verdict"] == "accepted").count()
+    });
 
-    eprintln!("reading the assignment list for {} s each, cached and uncached…", options.list_seconds);
+    eprintln!(
+        "reading the assignment list for {} s each, cached and uncached…",
+        options.list_seconds
+    );
     let uncached_platform = Platform::start(database.url(), &redis_url, &prefix, false).await?;
     let readers = options.concurrency * 4;
     let window = Duration::from_secs(options.list_seconds as u64);
     let cached = read_for(&platform, &list_path, &token, readers, window).await?;
     let uncached = read_for(&uncached_platform, &list_path, &token, readers, window).await?;
 
-    println!("\n== grading: {} correct submissions, concurrency {}, image {image}", options.submissions, options.concurrency);
+    println!(
+        "\n== grading: {} correct submissions, concurrency {}, image {image}",
+        options.submissions, options.concurrency
+    );
     println!("{}", Summary::header());
     println!("{}", pipeline.row("submit → verdict (api+grader)"));
     println!("{}", bare.row("bare docker run --rm python3 -c pass"));
@@ -206,11 +266,17 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         pipeline.per_second / bare.per_second
     );
     println!("verdicts recorded as accepted in Postgres: {recorded} (last 50 listed)");
-    println!("\n== assignment list reads, {readers} concurrent readers, {} s each", options.list_seconds);
+    println!(
+        "\n== assignment list reads, {readers} concurrent readers, {} s each",
+        options.list_seconds
+    );
     println!("{}", Summary::header());
     println!("{}", cached.row("cached (Redis cache-aside)"));
     println!("{}", uncached.row("uncached (Postgres every time)"));
-    println!("ratio cached/uncached throughput: {:.2}x", cached.per_second / uncached.per_second);
+    println!(
+        "ratio cached/uncached throughput: {:.2}x",
+        cached.per_second / uncached.per_second
+    );
 
     stop.cancel();
     grader.await??;
@@ -230,12 +296,13 @@ fn start_grader(
     stop: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<Result<(), grader::GraderError>>> {
     let tag = image.rsplit_once(':').map_or(image, |(_, tag)| tag);
-    let text = format!(
-        "{}\nsandbox_tag = {tag:?}\n",
-        grader::settings::DEFAULTS
-    );
-    let mut settings: grader::Settings =
-        settings::load_from("BENCH_GRADER", &text, None, std::path::Path::new("/nonexistent"))?;
+    let text = format!("{}\nsandbox_tag = {tag:?}\n", grader::settings::DEFAULTS);
+    let mut settings: grader::Settings = settings::load_from(
+        "BENCH_GRADER",
+        &text,
+        None,
+        std::path::Path::new("/nonexistent"),
+    )?;
     settings.redis_url = redis_url.to_owned().into();
     settings.key_prefix = prefix.to_owned();
     settings.concurrency = concurrency;
@@ -247,7 +314,17 @@ fn start_grader(
 async fn bare_docker_run(image: &str) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let status = tokio::process::Command::new("docker")
-        .args(["run", "--rm", "--network", "none", "--entrypoint", "python3", image, "-c", "pass"])
+        .args([
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--entrypoint",
+            "python3",
+            image,
+            "-c",
+            "pass",
+        ])
         .status()
         .await?;
     anyhow::ensure!(status.success(), "docker run failed: {status}");
@@ -267,7 +344,9 @@ async fn read_for(
         let mut samples = Vec::new();
         while started.elapsed() < window {
             let begun = Instant::now();
-            platform.call(reqwest::Method::GET, path, Some(token), None).await?;
+            platform
+                .call(reqwest::Method::GET, path, Some(token), None)
+                .await?;
             samples.push(begun.elapsed());
         }
         Ok::<_, anyhow::Error>(samples)

@@ -44,7 +44,10 @@ pub fn load(dir: &Path) -> Result<Vec<Migration>, MigrationError> {
     let mut migrations = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io_error)? {
         let path = entry.map_err(io_error)?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if !name.ends_with(".sql") {
             continue;
         }

@@ -73,4 +73,10 @@ diesel::joinable!(assignments -> courses (course_id));
 diesel::joinable!(submissions -> assignments (assignment_id));
 diesel::joinable!(submissions -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, courses, participants, assignments, submissions);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    courses,
+    participants,
+    assignments,
+    submissions
+);

@@ -77,7 +77,10 @@ fn secret_files(dir: &Path) -> Result<Vec<(String, String)>, SettingsError> {
     let mut secrets = Vec::new();
     for entry in entries {
         let path = entry.map_err(|e| secret_error(dir, e))?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if !path.is_file() || name.starts_with('.') {
             continue;
         }
@@ -132,8 +135,13 @@ mod tests {
         std::fs::create_dir_all(&secrets).unwrap();
         std::fs::write(secrets.join("token"), "  secret-token\n").unwrap();
 
-        let demo: Demo =
-            load_from("DEMO_LAYERS", DEFAULTS, Some(file.to_str().unwrap()), &secrets).unwrap();
+        let demo: Demo = load_from(
+            "DEMO_LAYERS",
+            DEFAULTS,
+            Some(file.to_str().unwrap()),
+            &secrets,
+        )
+        .unwrap();
         assert_eq!(demo.port, 80);
         assert_eq!(demo.name, "from-file");
         assert_eq!(demo.token.expose_secret(), "secret-token");
@@ -163,6 +171,9 @@ mod tests {
         let secret = SecretString::from("short");
         let err = require_min_len("jwt_secret", &secret, 32).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("jwt_secret") && !text.contains("short"), "{text}");
+        assert!(
+            text.contains("jwt_secret") && !text.contains("short"),
+            "{text}"
+        );
     }
 }
