@@ -23,8 +23,11 @@ impl Api {
         let url = std::env::var("DATABASE_URL")
             .unwrap_or_else(|_| "postgres://platform@127.0.0.1:5432/platform".into());
         let database = ScratchDatabase::create(&url).await.unwrap();
-        let settings =
-            api::settings::Settings::for_tests(database.url(), &common::redis_url(), redis.prefix());
+        let settings = api::settings::Settings::for_tests(
+            database.url(),
+            &common::redis_url(),
+            redis.prefix(),
+        );
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let app = api::Application::build(settings, listener).await.unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
@@ -55,7 +58,11 @@ impl Api {
             request = request.json(&body);
         }
         let response = request.send().await.unwrap();
-        assert!(response.status().is_success(), "{path}: {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
         response.json().await.unwrap()
     }
 
@@ -64,7 +71,11 @@ impl Api {
         let courses = self.call(Method::GET, "/api/courses", None).await;
         let course = courses[0]["id"].as_i64().unwrap();
         let list = self
-            .call(Method::GET, &format!("/api/courses/{course}/assignments"), None)
+            .call(
+                Method::GET,
+                &format!("/api/courses/{course}/assignments"),
+                None,
+            )
             .await;
         list["assignments"]
             .as_array()
@@ -117,7 +128,9 @@ async fn wrong_then_right_solutions_get_their_verdicts_recorded() {
     let wrong = api
         .submit(even_or_odd, "def is_even(n):\n    return n % 2 == 1\n")
         .await;
-    let graded = api.wait_status(wrong, "graded", Duration::from_secs(60)).await;
+    let graded = api
+        .wait_status(wrong, "graded", Duration::from_secs(60))
+        .await;
     assert_eq!(graded["verdict"], "wrong_answer", "{graded}");
     assert_eq!(graded["tests"][0]["status"], "failed");
     assert!(
@@ -128,7 +141,9 @@ async fn wrong_then_right_solutions_get_their_verdicts_recorded() {
     let right = api
         .submit(even_or_odd, "def is_even(n):\n    return n % 2 == 0\n")
         .await;
-    let graded = api.wait_status(right, "graded", Duration::from_secs(60)).await;
+    let graded = api
+        .wait_status(right, "graded", Duration::from_secs(60))
+        .await;
     assert_eq!(graded["verdict"], "accepted", "{graded}");
     assert!(graded["tests"]
         .as_array()
@@ -138,7 +153,11 @@ async fn wrong_then_right_solutions_get_their_verdicts_recorded() {
     assert!(graded["started_at"].is_string() && graded["finished_at"].is_string());
 
     let mine = api
-        .call(Method::GET, &format!("/api/assignments/{even_or_odd}/submissions"), None)
+        .call(
+            Method::GET,
+            &format!("/api/assignments/{even_or_odd}/submissions"),
+            None,
+        )
         .await;
     assert_eq!(mine.as_array().unwrap().len(), 2);
 
@@ -154,9 +173,13 @@ async fn a_grader_killed_mid_job_leaves_exactly_one_recorded_verdict() {
     let api = Api::start(&redis).await;
     let hello = api.assignment("Hello, World!").await;
     let id = api
-        .submit(hello, "import time\ntime.sleep(1)\nprint('Hello, World!')\n")
+        .submit(
+            hello,
+            "import time\ntime.sleep(1)\nprint('Hello, World!')\n",
+        )
         .await;
-    api.wait_status(id, "grading", Duration::from_secs(60)).await;
+    api.wait_status(id, "grading", Duration::from_secs(60))
+        .await;
     first.signal("KILL").await;
     first.exit_status(Duration::from_secs(10)).await.unwrap();
 
@@ -175,9 +198,17 @@ async fn a_grader_killed_mid_job_leaves_exactly_one_recorded_verdict() {
         .count();
     assert_eq!(graded_events, 1, "one verdict was published");
     let mine = api
-        .call(Method::GET, &format!("/api/assignments/{hello}/submissions"), None)
+        .call(
+            Method::GET,
+            &format!("/api/assignments/{hello}/submissions"),
+            None,
+        )
         .await;
-    assert_eq!(mine.as_array().unwrap().len(), 1, "one submission, one verdict");
+    assert_eq!(
+        mine.as_array().unwrap().len(),
+        1,
+        "one submission, one verdict"
+    );
 
     second.stop().await.unwrap();
     redis.cleanup().await;
