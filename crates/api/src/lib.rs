@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cache;
 pub mod domain;
 pub mod error;
+pub mod markdown;
 pub mod metrics;
 pub mod results;
 pub mod routes;
@@ -20,6 +21,7 @@ use crate::error::{ApiError, ErrorBody, ErrorDetail};
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::state::AppState;
+use actix_files::Files;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
@@ -72,6 +74,11 @@ impl Application {
         ));
 
         let max_body = settings.max_body_bytes;
+        let web_dir = std::path::PathBuf::from(&settings.web_dir);
+        let serve_ui = web_dir.join("index.html").is_file();
+        if !serve_ui {
+            tracing::warn!(web_dir = %web_dir.display(), "no web UI there; serving the api only");
+        }
         let data = web::Data::new(state);
         let server = HttpServer::new(move || {
             App::new()
@@ -82,6 +89,11 @@ impl Application {
                 )
                 .wrap(from_fn(record_request))
                 .configure(|cfg| routes::configure(cfg, max_body))
+                .configure(|cfg| {
+                    if serve_ui {
+                        cfg.service(Files::new("/", &web_dir).index_file("index.html"));
+                    }
+                })
         })
         .listen(listener)
         .map_err(|e| ApiError::Startup(e.to_string()))?

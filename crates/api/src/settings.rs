@@ -17,6 +17,7 @@ stream_max_len = 100000
 db_pool_size = 16
 redis_pool_size = 32
 result_claim_idle_ms = 30000
+web_dir = "web"
 "#;
 
 /// Everything the api needs to start.
@@ -44,6 +45,12 @@ pub struct Settings {
     pub redis_pool_size: usize,
     /// A result entry pending this long at a dead api replica is taken over.
     pub result_claim_idle_ms: u64,
+    /// The web UI's static files, served at `/`; the UI is left out when the folder is missing.
+    pub web_dir: String,
+    /// WebSocket URL of the relay as browsers reach it; the UI uses `/ws` on its own origin
+    /// (the edge proxy's route) when unset.
+    #[serde(default)]
+    pub relay_url: Option<String>,
     /// A runtime catalogue to use instead of the built-in one.
     #[serde(default)]
     pub runtimes_file: Option<String>,

@@ -30,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
         web::scope("/api")
             .route("/openapi.json", web::get().to(docs::openapi))
             .route("/docs", web::get().to(docs::page))
+            .route("/config", web::get().to(client_config))
             .route("/auth/register", web::post().to(accounts::register))
             .route("/auth/login", web::post().to(accounts::login))
             .route("/auth/guest", web::post().to(accounts::guest))
@@ -64,6 +65,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
             )
             .default_service(web::to(unknown_api_route)),
     );
+}
+
+/// What the web UI needs to know about the deployment.
+async fn client_config(state: web::Data<crate::state::AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "relay_url": state.relay_url }))
 }
 
 async fn unknown_api_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {

@@ -110,6 +110,8 @@ pub struct AssignmentView {
     pub title: String,
     /// Markdown.
     pub handout: String,
+    /// The handout rendered to sanitised HTML.
+    pub handout_html: String,
     pub runtime: String,
     pub starter_code: String,
     pub limits: Limits,
@@ -129,6 +131,7 @@ impl AssignmentView {
             course_id: CourseId(a.course_id),
             position: a.position,
             title: a.title,
+            handout_html: crate::markdown::to_safe_html(&a.handout),
             handout: a.handout,
             runtime: a.runtime,
             starter_code: a.starter_code,
