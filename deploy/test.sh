@@ -6,9 +6,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 eval "$(bash deploy/local/services.sh)"
+STATE_DIR=${STATE_DIR:-/var/lib/code-platform}
 SANDBOX_IMAGE=$(bash deploy/sandbox/build.sh | tail -n 1)
 export SANDBOX_IMAGE
 echo "[test] sandbox image $SANDBOX_IMAGE" >&2
+
+# Schemathesis (PyPI) fuzzes the api from its OpenAPI document.
+VENV="$STATE_DIR/venv"
+if ! [ -x "$VENV/bin/schemathesis" ]; then
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet 'schemathesis==4.32.5'
+fi
+export SCHEMATHESIS="$VENV/bin/schemathesis"
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -157,7 +157,11 @@ fn method_not_allowed<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHand
             field: None,
         },
     };
-    let response = HttpResponse::MethodNotAllowed().json(body);
+    let mut response = HttpResponse::MethodNotAllowed();
+    if let Some(allow) = res.headers().get(actix_web::http::header::ALLOW) {
+        response.insert_header((actix_web::http::header::ALLOW, allow.clone()));
+    }
+    let response = response.json(body);
     Ok(ErrorHandlerResponse::Response(
         res.into_response(response).map_into_right_body(),
     ))

@@ -16,9 +16,13 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
+    /// 3–32 of `a-z 0-9 . _ -` (case-insensitive; `guest-…` is reserved).
+    #[schema(pattern = "^[A-Za-z0-9._-]{3,32}$")]
     pub username: String,
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64, pattern = "\\S")]
     pub display_name: Option<String>,
     /// `student` (default) or `teacher`.
     #[serde(default)]
@@ -37,6 +41,7 @@ pub struct LoginRequest {
 #[serde(deny_unknown_fields)]
 pub struct GuestRequest {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64, pattern = "\\S")]
     pub display_name: Option<String>,
 }
 
@@ -123,7 +128,9 @@ pub async fn guest(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpR
     let body: GuestRequest = if body.iter().all(u8::is_ascii_whitespace) {
         GuestRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::MalformedJson(e.to_string()))?
+        serde_json::from_slice::<Option<GuestRequest>>(&body)
+            .map_err(|e| ApiError::MalformedJson(e.to_string()))?
+            .unwrap_or_default()
     };
     let suffix = Alphanumeric
         .sample_string(&mut rand::rng(), 10)
