@@ -19,7 +19,7 @@ SANDBOX_IMAGE=$(bash deploy/sandbox/build.sh | tail -n 1)
 log "sandbox image $SANDBOX_IMAGE"
 
 log "building the services (release)"
-cargo build --release --locked -p db --bin migrate -p api -p grader
+cargo build --release --locked -p db -p api -p grader
 target/release/migrate flyway/sql
 
 # Credentials live in files, as Docker secrets do in the stack; the JWT key is made once.
