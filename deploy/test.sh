@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against real services: installs and starts Redis and PostgreSQL,
-# builds the sandbox image, then checks formatting and lints and runs every crate's tests.
+# builds the sandbox image, fetches CodeMirror and headless Chromium from Debian's packages,
+# then checks formatting and lints and runs every crate's tests.
 # This is what CI runs (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 eval "$(bash deploy/local/services.sh)"
+bash deploy/web/vendor.sh
+eval "$(bash deploy/web/browser.sh)"
+export CHROMIUM CHROMEDRIVER
 STATE_DIR=${STATE_DIR:-/var/lib/code-platform}
 SANDBOX_IMAGE=$(bash deploy/sandbox/build.sh | tail -n 1)
 export SANDBOX_IMAGE

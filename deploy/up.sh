@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Brings the whole platform up on this machine: Redis and PostgreSQL (from Debian's packages),
-# the migrations, the sandbox image, then the api and a grader, and prints where to open it.
+# the migrations, the sandbox image, CodeMirror for the web UI, then the api, a grader and a
+# relay, and prints where to open it.
 # Idempotent: running it again rebuilds what changed and restarts the services.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,11 +16,12 @@ mkdir -p "$RUN_DIR" "$LOG_DIR" "$SECRETS_DIR"
 log() { printf '[up] %s\n' "$*" >&2; }
 
 eval "$(bash deploy/local/services.sh)"
+bash deploy/web/vendor.sh
 SANDBOX_IMAGE=$(bash deploy/sandbox/build.sh | tail -n 1)
 log "sandbox image $SANDBOX_IMAGE"
 
 log "building the services (release)"
-cargo build --release --locked -p db -p api -p grader
+cargo build --release --locked -p db -p api -p grader -p relay
 target/release/migrate flyway/sql
 
 # Credentials live in files, as Docker secrets do in the stack; the JWT key is made once.
@@ -45,8 +47,9 @@ start() {
     echo $! > "$RUN_DIR/$name.pid"
 }
 
-start api API__LISTEN="0.0.0.0:$PORT"
+start api API__LISTEN="0.0.0.0:$PORT" API__RELAY_URL="ws://localhost:$((PORT + 2))/ws"
 start grader GRADER__SANDBOX_TAG="${SANDBOX_IMAGE##*:}" GRADER__LISTEN="127.0.0.1:$((PORT + 1))"
+start relay RELAY__LISTEN="0.0.0.0:$((PORT + 2))"
 
 for _ in $(seq 100); do
     if curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; then

@@ -4,7 +4,8 @@
 use deadpool_redis::redis::{self, AsyncConnectionConfig, Value};
 use deadpool_redis::{Manager, Pool, PoolError};
 use redis::streams::{
-    StreamAutoClaimReply, StreamId, StreamInfoGroupsReply, StreamPendingCountReply, StreamReadReply,
+    StreamAutoClaimReply, StreamId, StreamInfoGroupsReply, StreamPendingCountReply,
+    StreamRangeReply, StreamReadReply,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -51,6 +52,13 @@ pub struct Delivery<M> {
     pub id: String,
     pub payload: String,
     pub message: Result<M, String>,
+}
+
+/// The ids of the oldest and the newest entry a stream holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamBounds {
+    pub first: String,
+    pub last: String,
 }
 
 /// Errors talking to Redis.
@@ -193,6 +201,61 @@ impl Streams {
         Ok(flatten(reply))
     }
 
+    /// Up to `count` entries after `after` (exclusive; an entry id, `0-0` for the start),
+    /// oldest first, without blocking: one page of history for a reader catching up.
+    pub async fn range_after<M: DeserializeOwned>(
+        &self,
+        stream: &TypedStream<M>,
+        after: &str,
+        count: usize,
+    ) -> Result<Vec<Delivery<M>>, StreamError> {
+        let mut conn = self.pool.get().await?;
+        let reply: StreamRangeReply = redis::cmd("XRANGE")
+            .arg(stream.name())
+            .arg(format!("({after}"))
+            .arg("+")
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut conn)
+            .await?;
+        Ok(reply.ids.into_iter().map(decode).collect())
+    }
+
+    /// The oldest and newest entry ids `stream` holds, read at one instant; `None` when the
+    /// stream is empty or absent. Trimming moves `first` forward, so history older than it is
+    /// gone.
+    pub async fn bounds<M>(
+        &self,
+        stream: &TypedStream<M>,
+    ) -> Result<Option<StreamBounds>, StreamError> {
+        let mut conn = self.pool.get().await?;
+        let (oldest, newest): (StreamRangeReply, StreamRangeReply) = redis::pipe()
+            .atomic()
+            .cmd("XRANGE")
+            .arg(stream.name())
+            .arg("-")
+            .arg("+")
+            .arg("COUNT")
+            .arg(1)
+            .cmd("XREVRANGE")
+            .arg(stream.name())
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut conn)
+            .await?;
+        Ok(oldest
+            .ids
+            .into_iter()
+            .next()
+            .zip(newest.ids.into_iter().next())
+            .map(|(first, last)| StreamBounds {
+                first: first.id,
+                last: last.id,
+            }))
+    }
+
     /// Takes over up to `count` entries that have been pending for longer than `min_idle`
     /// (their consumer died, or gave up on them).
     pub async fn claim_stale<M: DeserializeOwned>(
@@ -330,5 +393,94 @@ fn decode<M: DeserializeOwned>(entry: StreamId) -> Delivery<M> {
         id: entry.id,
         payload,
         message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Against the local Redis (`REDIS_URL`, default `redis://127.0.0.1:6379`), each test under
+    //! its own key.
+
+    use super::*;
+
+    fn streams() -> Streams {
+        let url =
+            std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+        Streams::new(redis_pool(&url, 2).unwrap(), 1000)
+    }
+
+    fn scratch_stream() -> TypedStream<u32> {
+        TypedStream::new(format!("test-{}:numbers", uuid::Uuid::new_v4().simple()))
+    }
+
+    async fn delete(streams: &Streams, stream: &TypedStream<u32>) {
+        let mut conn = streams.pool().get().await.unwrap();
+        let _: u64 = redis::cmd("DEL")
+            .arg(stream.name())
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn range_after_pages_through_later_entries_in_order() {
+        let streams = streams();
+        let stream = scratch_stream();
+        let mut ids = Vec::new();
+        for n in 0..5u32 {
+            ids.push(streams.publish(&stream, &n).await.unwrap());
+        }
+
+        let page = streams.range_after(&stream, &ids[0], 2).await.unwrap();
+        let numbers: Vec<u32> = page.iter().map(|d| *d.message.as_ref().unwrap()).collect();
+        assert_eq!(numbers, [1, 2]);
+        assert_eq!(page[1].id, ids[2]);
+
+        let rest = streams.range_after(&stream, &page[1].id, 10).await.unwrap();
+        let numbers: Vec<u32> = rest.iter().map(|d| *d.message.as_ref().unwrap()).collect();
+        assert_eq!(numbers, [3, 4]);
+
+        assert!(streams
+            .range_after(&stream, &ids[4], 10)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            streams.range_after(&stream, "0-0", 10).await.unwrap().len(),
+            5
+        );
+        delete(&streams, &stream).await;
+    }
+
+    #[tokio::test]
+    async fn bounds_follow_appends_and_trimming() {
+        let streams = streams();
+        let stream = scratch_stream();
+        assert_eq!(streams.bounds(&stream).await.unwrap(), None);
+
+        let mut ids = Vec::new();
+        for n in 0..4u32 {
+            ids.push(streams.publish(&stream, &n).await.unwrap());
+        }
+        let bounds = streams.bounds(&stream).await.unwrap().unwrap();
+        assert_eq!(
+            (bounds.first.as_str(), bounds.last.as_str()),
+            (&*ids[0], &*ids[3])
+        );
+
+        let mut conn = streams.pool().get().await.unwrap();
+        let _: u64 = redis::cmd("XTRIM")
+            .arg(stream.name())
+            .arg("MAXLEN")
+            .arg(2)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let bounds = streams.bounds(&stream).await.unwrap().unwrap();
+        assert_eq!(
+            (bounds.first.as_str(), bounds.last.as_str()),
+            (&*ids[2], &*ids[3])
+        );
+        delete(&streams, &stream).await;
     }
 }

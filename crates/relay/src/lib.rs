@@ -1,0 +1,213 @@
+//! The relay: pushes each student's grading events (*queued → grading → verdict*) to their
+//! browsers over one WebSocket, the moment the grader publishes them on the `results` stream.
+//!
+//! One reader per process follows the whole stream ([`reader`]) and fans each event out in
+//! memory to the open sockets of its user ([`fanout`]); sockets hold no Redis connection. Every
+//! replica reads every event, so a browser may connect to any of them. A reconnecting browser
+//! names the last event it saw and is sent what it missed from the stream's history
+//! ([`resume`]), or told to refetch when that history is gone.
+//!
+//! # Protocol (`GET /ws`, JSON text frames, see [`protocol`])
+//!
+//! The token never goes in the URL (it would end up in access logs). Within `auth_timeout_ms`
+//! the client sends `{"type":"auth","token":"<jwt>","last_event_id":"<entry id>"|null}`; the
+//! relay answers `{"type":"ready","user_id":7}`, then sends
+//! `{"type":"event","id":"<results entry id>","event":<contracts::ResultEvent>}` for each event
+//! of that user, in stream order (deduplicate on `id`; hand the last one back as
+//! `last_event_id` when reconnecting). If the missed events cannot be replayed it sends
+//! `{"type":"resync","reason":"history trimmed"}` (or `"unknown event id"`, `"too far
+//! behind"`): fetch `GET /api/assignments/{id}/submissions` from the api, live events follow.
+//! Every `heartbeat_interval_ms` it sends `{"type":"ping"}`; answer `{"type":"pong"}`. Any
+//! client frame counts as a sign of life; `{"type":"ping"}` from the client gets a `pong`, and
+//! WebSocket pings are answered too.
+//!
+//! # Close codes (see [`close::Close`])
+//!
+//! | code | reason | when |
+//! |---|---|---|
+//! | 1000 | (echoed) | the client closed |
+//! | 1001 | server shutting down; reconnect | the relay is stopping |
+//! | 1002 | protocol error: … | a frame breaks the WebSocket protocol |
+//! | 1003 | binary frames are not supported | a binary frame |
+//! | 1007 | text frame is not valid UTF-8 | |
+//! | 1009 | message too big (limit N bytes) | a message over `max_frame_bytes` |
+//! | 1013 | missed events unavailable; reconnect later | Redis failed during a resume |
+//! | 4000 | bad message: … | not JSON, unknown `type`, bad field, a second `auth` |
+//! | 4001 | authentication required: … | no `auth` in time, or another message first |
+//! | 4002 | invalid token | bad signature, algorithm or claims, garbage |
+//! | 4003 | token expired | at `auth`, or when it expires on an open socket |
+//! | 4004 | no message from the client for … | nothing received for `idle_timeout_ms` |
+//! | 4008 | too slow: the send buffer is full | the socket's queue (`send_buffer_messages` or `send_buffer_bytes`) filled, or a write stalled for `idle_timeout_ms` |
+//! | 4009 | too many connections for this user | over `max_connections_per_user` on this relay |
+//!
+//! Clients should reconnect with backoff after any code but 4001–4003 (get a new token
+//! first) and 4000/1003/1007/1009 (a client bug).
+//!
+//! # Endpoints
+//!
+//! `/healthz` (alive), `/readyz` (Redis answers and the reader is reading), `/metrics`
+//! (`relay_open_sockets`, `relay_connected_users`, `relay_events_read_total`,
+//! `relay_events_delivered_total{path}`, `relay_delivery_latency_seconds` from the grader's
+//! stamp to the send, `relay_slow_consumers_closed_total`, `relay_sockets_closed_total{reason}`,
+//! `relay_resyncs_total{reason}`, `relay_events_skipped_total{reason}`,
+//! `relay_reader_errors_total`).
+//!
+//! [`Application::build`] takes a bound listener, so tests start the real relay on port 0.
+
+pub mod close;
+pub mod entry_id;
+pub mod error;
+pub mod event;
+pub mod fanout;
+pub mod metrics;
+pub mod protocol;
+pub mod reader;
+pub mod resume;
+pub mod routes;
+pub mod session;
+pub mod settings;
+pub mod state;
+
+use crate::error::RelayError;
+use crate::fanout::{Fanout, Limits};
+use crate::metrics::Metrics;
+use crate::reader::{Reader, ReaderHealth};
+use crate::settings::Settings;
+use crate::state::{AppState, SessionConfig};
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use contracts::{Keys, Streams};
+use secrecy::ExposeSecret;
+use std::any::Any;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+use tokens::TokenKeys;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// How long stopping waits for sockets to finish their close handshake.
+const SHUTDOWN_TIMEOUT_SECONDS: u64 = 5;
+
+/// A configured relay, bound to its listener, not yet serving.
+pub struct Application {
+    server: Server,
+    port: u16,
+    reader: JoinHandle<()>,
+    shutdown: CancellationToken,
+}
+
+impl Application {
+    /// Connects to Redis, starts the stream reader and binds the HTTP server to `listener`.
+    pub async fn build(settings: Settings, listener: TcpListener) -> Result<Self, RelayError> {
+        let port = listener
+            .local_addr()
+            .map_err(|e| RelayError::Startup(e.to_string()))?
+            .port();
+        let pool =
+            contracts::redis_pool(settings.redis_url.expose_secret(), settings.redis_pool_size)
+                .map_err(|e| RelayError::Startup(e.to_string()))?;
+        // The relay only reads, so the streams' length cap never applies.
+        let streams = Streams::new(pool, usize::MAX);
+        let keys = Keys::new(settings.key_prefix.clone());
+        let metrics = Metrics::new();
+        let fanout = Arc::new(Fanout::new(
+            Limits {
+                messages: settings.send_buffer_messages,
+                bytes: settings.send_buffer_bytes,
+                per_user: settings.max_connections_per_user,
+            },
+            metrics.clone(),
+        ));
+        let health = Arc::new(ReaderHealth::default());
+        let shutdown = CancellationToken::new();
+
+        let reader = tokio::spawn(
+            Reader {
+                streams: streams.clone(),
+                stream: keys.results(),
+                fanout: fanout.clone(),
+                metrics: metrics.clone(),
+                health: health.clone(),
+            }
+            .run(shutdown.clone()),
+        );
+
+        let state = web::Data::new(AppState {
+            fanout,
+            streams,
+            keys,
+            // Only verifies: the lifetime applies to tokens this side never issues.
+            tokens: TokenKeys::new(&settings.jwt_secret, chrono::Duration::zero()),
+            metrics,
+            reader: health,
+            shutdown: shutdown.clone(),
+            sessions: SessionConfig {
+                auth_timeout: settings.auth_timeout(),
+                heartbeat_interval: settings.heartbeat_interval(),
+                idle_timeout: settings.idle_timeout(),
+                max_frame_bytes: settings.max_frame_bytes,
+                resume_max_entries: settings.resume_max_entries,
+            },
+        });
+        let stalled_after = settings.idle_timeout();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(routes::configure)
+        })
+        .on_connect(move |connection, _| abort_when_stalled(connection, stalled_after))
+        .listen(listener)
+        .map_err(|e| RelayError::Startup(e.to_string()))?
+        // Stopping is driven by `shutdown`, so sockets get their 1001 before the server stops.
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
+        .run();
+
+        let handle = server.handle();
+        let stopping = shutdown.clone();
+        tokio::spawn(async move {
+            stopping.cancelled().await;
+            handle.stop(true).await;
+        });
+        Ok(Self {
+            server,
+            port,
+            reader,
+            shutdown,
+        })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Cancelling this token stops the relay: every socket is closed with 1001, the reader
+    /// stops and the server finishes.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serves until [`Application::shutdown_token`] is cancelled.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let served = self.server.await;
+        self.shutdown.cancel();
+        let _ = self.reader.await;
+        served
+    }
+}
+
+/// Lets the kernel drop a connection whose peer has taken no data for `after`.
+///
+/// A socket closed as too slow may still have megabytes queued in the kernel for a peer that
+/// never reads; actix keeps such a connection (and its memory) for as long as the peer keeps
+/// answering zero-window probes. `TCP_USER_TIMEOUT` bounds unacknowledged and untransmittable
+/// data, so those connections end on their own.
+fn abort_when_stalled(connection: &dyn Any, after: Duration) {
+    if let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        if let Err(error) = socket2::SockRef::from(stream).set_tcp_user_timeout(Some(after)) {
+            tracing::warn!(%error, "cannot set TCP_USER_TIMEOUT");
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! The relay's settings: built-in defaults, then `RELAY__CONFIG_FILE`, `RELAY__*` variables and
+//! Docker secrets (`redis_url`, `jwt_secret`).
+
+use serde::Deserialize;
+use settings::{SecretString, SettingsError};
+use std::time::Duration;
+
+const DEFAULTS: &str = r#"
+listen = "127.0.0.1:8082"
+key_prefix = "cp:"
+redis_pool_size = 8
+auth_timeout_ms = 5000
+heartbeat_interval_ms = 25000
+idle_timeout_ms = 60000
+send_buffer_messages = 1024
+send_buffer_bytes = 1048576
+max_frame_bytes = 4096
+max_connections_per_user = 20
+resume_max_entries = 10000
+"#;
+
+/// Everything the relay needs to start.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Settings {
+    /// Address the HTTP server binds to (used by `main`; tests pass their own listener).
+    pub listen: String,
+    pub redis_url: SecretString,
+    /// HS256 key the api signs tokens with; at least 32 bytes.
+    pub jwt_secret: SecretString,
+    /// Prefix of every Redis key (see `contracts::keys`).
+    pub key_prefix: String,
+    /// One connection blocks on the `results` stream; the others serve resumes and `/readyz`.
+    pub redis_pool_size: usize,
+    /// A socket that has not sent its `auth` message this long after opening is closed (4001).
+    pub auth_timeout_ms: u64,
+    /// How often the relay sends `{"type":"ping"}`.
+    pub heartbeat_interval_ms: u64,
+    /// A socket that sends nothing for this long is closed (4004).
+    pub idle_timeout_ms: u64,
+    /// Events queued for one socket before it counts as too slow (4008).
+    pub send_buffer_messages: usize,
+    /// Bytes of events queued for one socket before it counts as too slow (4008).
+    pub send_buffer_bytes: usize,
+    /// Largest client message, in bytes (1009 beyond).
+    pub max_frame_bytes: usize,
+    /// Open sockets one user may hold on one relay (4009 beyond).
+    pub max_connections_per_user: usize,
+    /// A resume that would scan more stream entries than this gets `resync` instead.
+    pub resume_max_entries: usize,
+}
+
+impl Settings {
+    /// Loads and checks the settings.
+    pub fn load() -> Result<Self, SettingsError> {
+        let settings: Self = settings::load("RELAY", DEFAULTS)?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// The built-in defaults with the given Redis URL and key prefix and the fixed
+    /// [`Settings::TEST_JWT_SECRET`], for tests and benchmarks that start the relay in-process.
+    pub fn for_tests(redis_url: &str, key_prefix: &str) -> Self {
+        let text = format!(
+            "{DEFAULTS}\nredis_url = {redis_url:?}\njwt_secret = {:?}\n",
+            Self::TEST_JWT_SECRET
+        );
+        let mut settings: Self = settings::load_from(
+            "RELAY_TEST",
+            &text,
+            None,
+            std::path::Path::new("/nonexistent"),
+        )
+        .expect("the defaults are complete");
+        settings.key_prefix = key_prefix.to_owned();
+        settings
+    }
+
+    /// The token key of [`Settings::for_tests`].
+    pub const TEST_JWT_SECRET: &'static str = "test-secret-test-secret-test-secret!";
+
+    fn check(&self) -> Result<(), SettingsError> {
+        settings::require_min_len("jwt_secret", &self.jwt_secret, 32)?;
+        let positive: [(&'static str, u64); 7] = [
+            ("auth_timeout_ms", self.auth_timeout_ms),
+            ("heartbeat_interval_ms", self.heartbeat_interval_ms),
+            ("idle_timeout_ms", self.idle_timeout_ms),
+            ("send_buffer_messages", self.send_buffer_messages as u64),
+            ("send_buffer_bytes", self.send_buffer_bytes as u64),
+            ("max_frame_bytes", self.max_frame_bytes as u64),
+            (
+                "max_connections_per_user",
+                self.max_connections_per_user as u64,
+            ),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(SettingsError::Rejected {
+                    key,
+                    problem: "must be greater than 0".into(),
+                });
+            }
+        }
+        if self.redis_pool_size < 2 {
+            return Err(SettingsError::Rejected {
+                key: "redis_pool_size",
+                problem: "must be at least 2 (the stream reader holds one connection)".into(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn auth_timeout(&self) -> Duration {
+        Duration::from_millis(self.auth_timeout_ms)
+    }
+
+    pub fn heartbeat_interval(&self) -> Duration {
+        Duration::from_millis(self.heartbeat_interval_ms)
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.idle_timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_settings_pass_the_checks() {
+        Settings::for_tests("redis://127.0.0.1:6379", "t:")
+            .check()
+            .unwrap();
+    }
+
+    #[test]
+    fn a_zero_timeout_is_rejected_by_name() {
+        let mut settings = Settings::for_tests("redis://127.0.0.1:6379", "t:");
+        settings.idle_timeout_ms = 0;
+        let err = settings.check().unwrap_err().to_string();
+        assert!(err.contains("idle_timeout_ms"), "{err}");
+    }
+}
