@@ -146,7 +146,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let redis_url = env_or("REDIS_URL", "redis://127.0.0.1:6379");
     let image = sandbox_image()?;
     let database = ScratchDatabase::create(&database_url).await?;
-    let prefix = format!("bench-{}:", uuid::Uuid::new_v4().simple());
+    let scratch = contracts::scratch::ScratchPrefix::new(&redis_url, "bench");
+    let prefix = scratch.prefix().to_owned();
     let keys = Keys::new(prefix.clone());
     let streams = Streams::new(contracts::redis_pool(&redis_url, 8)?, 100_000);
 
@@ -280,7 +281,6 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 
     stop.cancel();
     grader.await??;
-    delete_keys(&streams, &prefix).await;
     Ok(())
 }
 
@@ -357,19 +357,4 @@ async fn read_for(
         samples.extend(reader?);
     }
     Ok(Summary::of(samples, started.elapsed()))
-}
-
-async fn delete_keys(streams: &Streams, prefix: &str) {
-    let Ok(mut conn) = streams.pool().get().await else {
-        return;
-    };
-    let cmd = deadpool_redis::redis::cmd;
-    let keys: Vec<String> = cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut conn)
-        .await
-        .unwrap_or_default();
-    if !keys.is_empty() {
-        let _: Result<(), _> = cmd("DEL").arg(keys).query_async(&mut conn).await;
-    }
 }

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod keys;
 pub mod messages;
 pub mod runtimes;
+pub mod scratch;
 pub mod streams;
 
 pub use ids::{AssignmentId, CourseId, SubmissionId, UserId};

@@ -87,7 +87,6 @@ async fn a_job_of_a_killed_grader_is_graded_once_by_another() {
     }
 
     second.stop().await.unwrap();
-    redis.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -137,5 +136,4 @@ async fn sigterm_finishes_the_job_in_flight_and_exits_zero() {
         1,
         "the unread job stays on the stream"
     );
-    redis.cleanup().await;
 }

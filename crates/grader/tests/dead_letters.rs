@@ -89,7 +89,6 @@ async fn undecodable_entries_are_dead_lettered_and_grading_goes_on() {
     assert!(reason_of(&error.kind).contains("cobol"), "{error:?}");
 
     grader.stop().await.unwrap();
-    redis.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,7 +180,6 @@ async fn a_missing_image_leaves_the_job_pending_then_dead_letters_it() {
     );
 
     grader.stop().await.unwrap();
-    redis.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,5 +215,4 @@ async fn a_deleted_submission_is_acknowledged_without_running() {
         .unwrap();
     assert!(metrics.contains("grader_cancelled_total 1"), "{metrics}");
     grader.stop().await.unwrap();
-    redis.cleanup().await;
 }

@@ -162,7 +162,6 @@ async fn wrong_then_right_solutions_get_their_verdicts_recorded() {
     assert_eq!(mine.as_array().unwrap().len(), 2);
 
     grader.stop().await.unwrap();
-    redis.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -211,5 +210,4 @@ async fn a_grader_killed_mid_job_leaves_exactly_one_recorded_verdict() {
     );
 
     second.stop().await.unwrap();
-    redis.cleanup().await;
 }

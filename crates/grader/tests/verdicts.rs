@@ -218,7 +218,6 @@ async fn every_submission_gets_the_verdict_it_deserves_and_grading_carries_on() 
     assert_eq!(ready.status(), 200, "{:?}", ready.text().await);
 
     grader.stop().await.expect("clean shutdown");
-    redis.cleanup().await;
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -276,5 +275,4 @@ async fn a_container_past_its_deadline_is_killed_and_judged_time_limit() {
     let consumer = grader.consumer.clone();
     grader.stop().await.unwrap();
     assert_eq!(common::containers_of(&consumer).await, 0);
-    redis.cleanup().await;
 }

@@ -1,6 +1,7 @@
 //! The real stack under test: api, grader and relay in-process.
 
 use super::*;
+use contracts::scratch::ScratchPrefix;
 
 /// api + grader + relay on one scratch database and one Redis key prefix.
 pub(crate) struct Stack {
@@ -13,7 +14,7 @@ pub(crate) struct Stack {
         JoinHandle<Result<(), grader::GraderError>>,
     )>,
     pub(crate) http: reqwest::Client,
-    pub(crate) _keys: PrefixedKeys,
+    pub(crate) _keys: ScratchPrefix,
     pub(crate) _database: ScratchDatabase,
 }
 
@@ -55,8 +56,8 @@ impl Stack {
         run_script("deploy/web/vendor.sh")?;
         let tag = sandbox_tag()?;
         let database = ScratchDatabase::create(&database_url()).await?;
-        let prefix = format!("test-{}:", uuid::Uuid::new_v4().simple());
-        let keys = PrefixedKeys(prefix.clone());
+        let keys = ScratchPrefix::new(&redis_url(), "test");
+        let prefix = keys.prefix().to_owned();
 
         let relay_listener = TcpListener::bind("127.0.0.1:0")?;
         let relay_port = relay_listener.local_addr()?.port();
@@ -197,24 +198,5 @@ impl Stack {
             shutdown.cancel();
             let _ = tokio::time::timeout(Duration::from_secs(60), task).await;
         }
-    }
-}
-
-/// Deletes every Redis key under the prefix when dropped, even after a failure.
-pub(crate) struct PrefixedKeys(String);
-
-impl Drop for PrefixedKeys {
-    fn drop(&mut self) {
-        let pattern = format!("{}*", self.0);
-        let _ = std::thread::spawn(move || {
-            let client = redis::Client::open(redis_url()).ok()?;
-            let mut conn = client.get_connection().ok()?;
-            let keys: Vec<String> = redis::cmd("KEYS").arg(&pattern).query(&mut conn).ok()?;
-            if !keys.is_empty() {
-                redis::cmd("DEL").arg(keys).query::<()>(&mut conn).ok()?;
-            }
-            Some(())
-        })
-        .join();
     }
 }

@@ -5,6 +5,7 @@
 
 use api::settings::Settings;
 use api::Application;
+use contracts::scratch::ScratchPrefix;
 use db::scratch::ScratchDatabase;
 use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::{json, Value};
@@ -24,7 +25,7 @@ pub struct TestApp {
     pub settings: Settings,
     pub redis: deadpool_redis::Pool,
     _database: ScratchDatabase,
-    _keys: PrefixedKeys,
+    _keys: ScratchPrefix,
 }
 
 impl TestApp {
@@ -36,8 +37,8 @@ impl TestApp {
     /// Starts an api after `adjust` has changed its settings.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> Self {
         let database = ScratchDatabase::create(&database_url()).await.unwrap();
-        let prefix = format!("test-{}:", uuid::Uuid::new_v4().simple());
-        let mut settings = Settings::for_tests(database.url(), &redis_url(), &prefix);
+        let keys = ScratchPrefix::new(&redis_url(), "test");
+        let mut settings = Settings::for_tests(database.url(), &redis_url(), keys.prefix());
         adjust(&mut settings);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let app = Application::build(settings.clone(), listener)
@@ -52,7 +53,7 @@ impl TestApp {
             settings,
             redis,
             _database: database,
-            _keys: PrefixedKeys(prefix),
+            _keys: keys,
         }
     }
 
@@ -172,30 +173,5 @@ impl TestApp {
             .map(|a| a["id"].as_i64().unwrap())
             .collect();
         (course, ids)
-    }
-}
-
-/// Deletes every Redis key under the prefix when dropped, even after a failed assertion.
-struct PrefixedKeys(String);
-
-impl Drop for PrefixedKeys {
-    fn drop(&mut self) {
-        let pattern = format!("{}*", self.0);
-        let _ = std::thread::spawn(move || {
-            let client = deadpool_redis::redis::Client::open(redis_url()).ok()?;
-            let mut conn = client.get_connection().ok()?;
-            let keys: Vec<String> = deadpool_redis::redis::cmd("KEYS")
-                .arg(&pattern)
-                .query(&mut conn)
-                .ok()?;
-            if !keys.is_empty() {
-                deadpool_redis::redis::cmd("DEL")
-                    .arg(keys)
-                    .query::<()>(&mut conn)
-                    .ok()?;
-            }
-            Some(())
-        })
-        .join();
     }
 }

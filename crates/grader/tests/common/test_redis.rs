@@ -4,24 +4,27 @@ use super::redis_url;
 use anyhow::bail;
 use contracts::keys::GRADERS_GROUP;
 use contracts::messages::DeadLetter;
+use contracts::scratch::ScratchPrefix;
 use contracts::{Keys, ResultEvent, ResultKind, Streams, SubmissionId, SubmissionJob, Verdict};
 use grader::Settings;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// One test's Redis: its own prefix, deleted by [`TestRedis::cleanup`].
+/// One test's Redis: its own prefix, whose keys are deleted when this is dropped.
 pub struct TestRedis {
     pub streams: Streams,
     pub keys: Keys,
+    _scratch: ScratchPrefix,
 }
 
 impl TestRedis {
     pub fn new() -> Self {
         let pool = contracts::redis_pool(&redis_url(), 8).expect("redis pool");
-        let prefix = format!("test-{}:", uuid::Uuid::new_v4().simple());
+        let scratch = ScratchPrefix::new(&redis_url(), "test");
         Self {
             streams: Streams::new(pool, 10_000),
-            keys: Keys::new(prefix),
+            keys: Keys::new(scratch.prefix()),
+            _scratch: scratch,
         }
     }
 
@@ -177,22 +180,5 @@ impl TestRedis {
             .backlog(&self.keys.submissions(), GRADERS_GROUP)
             .await
             .expect("backlog")
-    }
-
-    /// Deletes every key of this test.
-    pub async fn cleanup(&self) {
-        let mut conn = self.streams.pool().get().await.expect("redis connection");
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{}*", self.prefix()))
-            .query_async(&mut conn)
-            .await
-            .expect("KEYS");
-        if !keys.is_empty() {
-            let _: () = redis::cmd("DEL")
-                .arg(&keys)
-                .query_async(&mut conn)
-                .await
-                .expect("DEL");
-        }
     }
 }

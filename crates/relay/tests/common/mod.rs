@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different part of the helpers
 
 use chrono::Utc;
+use contracts::scratch::ScratchPrefix;
 use contracts::{
     AssignmentId, Keys, ResultEvent, ResultKind, Streams, SubmissionId, UserId, Verdict,
     MESSAGE_VERSION,
@@ -36,12 +37,13 @@ pub struct TestEnv {
     pub keys: Keys,
     pub tokens: TokenKeys,
     relays: Vec<CancellationToken>,
-    _cleanup: PrefixedKeys,
+    _cleanup: ScratchPrefix,
 }
 
 impl TestEnv {
     pub fn new() -> Self {
-        let prefix = format!("test-{}:", uuid::Uuid::new_v4().simple());
+        let cleanup = ScratchPrefix::new(&redis_url(), "test");
+        let prefix = cleanup.prefix().to_owned();
         let pool = contracts::redis_pool(&redis_url(), 4).unwrap();
         Self {
             streams: Streams::new(pool, 100_000),
@@ -51,7 +53,7 @@ impl TestEnv {
                 chrono::Duration::minutes(10),
             ),
             relays: Vec::new(),
-            _cleanup: PrefixedKeys(prefix.clone()),
+            _cleanup: cleanup,
             prefix,
         }
     }
@@ -360,29 +362,4 @@ pub fn submissions(events: &[(String, Value)]) -> Vec<i64> {
         .iter()
         .map(|(_, event)| event["submission_id"].as_i64().unwrap())
         .collect()
-}
-
-/// Deletes every Redis key under the prefix when dropped, even after a failed assertion.
-struct PrefixedKeys(String);
-
-impl Drop for PrefixedKeys {
-    fn drop(&mut self) {
-        let pattern = format!("{}*", self.0);
-        let _ = std::thread::spawn(move || {
-            let client = deadpool_redis::redis::Client::open(redis_url()).ok()?;
-            let mut conn = client.get_connection().ok()?;
-            let keys: Vec<String> = deadpool_redis::redis::cmd("KEYS")
-                .arg(&pattern)
-                .query(&mut conn)
-                .ok()?;
-            if !keys.is_empty() {
-                deadpool_redis::redis::cmd("DEL")
-                    .arg(keys)
-                    .query::<()>(&mut conn)
-                    .ok()?;
-            }
-            Some(())
-        })
-        .join();
-    }
 }
