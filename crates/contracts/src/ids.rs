@@ -28,4 +28,8 @@ id_type!(
     AssignmentId,
     /// One submitted solution of one assignment.
     SubmissionId,
+    /// One participant's collaborative project in a course.
+    ProjectId,
+    /// A file or directory of a project; a file's live document has the same id.
+    FileId,
 );

@@ -8,10 +8,12 @@
 //! | `{p}submissions:dead` | stream of dead-lettered jobs | grader | operators |
 //! | `{p}cancelled:{submission}` | string, expires | api | grader |
 //! | `{p}cache:…` | strings (JSON), expire | api | api |
+//! | `{p}hub:doc:{file}` | stream: the update and awareness log of one live document | hub | hub |
+//! | `{p}hub:wake:{instance}` | stream: wakes one hub's log follower when its documents change | hub | hub |
 
 use crate::messages::{DeadLetter, ResultEvent, SubmissionJob};
 use crate::streams::TypedStream;
-use crate::{AssignmentId, CourseId, SubmissionId, UserId};
+use crate::{AssignmentId, CourseId, FileId, SubmissionId, UserId};
 
 /// Consumer group of the graders on the submissions stream.
 pub const GRADERS_GROUP: &str = "graders";
@@ -75,5 +77,16 @@ impl Keys {
     /// Cached progress (solved/attempted per assignment) of one user in one course.
     pub fn cache_progress(&self, user: UserId, course: CourseId) -> String {
         format!("{}cache:progress:{user}:{course}", self.prefix)
+    }
+
+    /// The update and awareness log of the live document of one file.
+    pub fn hub_document(&self, file: FileId) -> String {
+        format!("{}hub:doc:{file}", self.prefix)
+    }
+
+    /// Written to when one hub instance opens or closes a document, so that its blocked
+    /// follower re-reads the set of logs it follows.
+    pub fn hub_wake(&self, instance: &str) -> String {
+        format!("{}hub:wake:{instance}", self.prefix)
     }
 }

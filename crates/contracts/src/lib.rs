@@ -4,6 +4,7 @@
 //! Nothing outside this crate spells a stream name, a key or a message field, so a change to
 //! the wire format is a change here, checked by the round-trip tests below.
 
+pub mod entry_id;
 pub mod ids;
 pub mod keys;
 pub mod messages;
@@ -11,7 +12,8 @@ pub mod runtimes;
 pub mod scratch;
 pub mod streams;
 
-pub use ids::{AssignmentId, CourseId, SubmissionId, UserId};
+pub use entry_id::{EntryId, InvalidEntryId};
+pub use ids::{AssignmentId, CourseId, FileId, ProjectId, SubmissionId, UserId};
 pub use keys::Keys;
 pub use messages::{
     Limits, ResultEvent, ResultKind, SubmissionJob, TestCase, TestOutcome, TestStatus, Verdict,

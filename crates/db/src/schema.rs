@@ -66,17 +66,67 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    template_entries (course_id, path) {
+        course_id -> Int8,
+        path -> Text,
+        directory -> Bool,
+        content -> Text,
+    }
+}
+
+diesel::table! {
+    projects (id) {
+        id -> Int8,
+        course_id -> Int8,
+        owner_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    project_members (project_id, user_id) {
+        project_id -> Int8,
+        user_id -> Int8,
+        access -> Text,
+    }
+}
+
+diesel::table! {
+    project_files (id) {
+        id -> Int8,
+        project_id -> Int8,
+        path -> Text,
+        directory -> Bool,
+        content -> Text,
+        document -> Nullable<Bytea>,
+        synced_entry_ms -> Int8,
+        synced_entry_seq -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(courses -> users (owner_id));
 diesel::joinable!(participants -> courses (course_id));
 diesel::joinable!(participants -> users (user_id));
 diesel::joinable!(assignments -> courses (course_id));
 diesel::joinable!(submissions -> assignments (assignment_id));
 diesel::joinable!(submissions -> users (user_id));
+diesel::joinable!(template_entries -> courses (course_id));
+diesel::joinable!(projects -> courses (course_id));
+diesel::joinable!(projects -> users (owner_id));
+diesel::joinable!(project_members -> projects (project_id));
+diesel::joinable!(project_members -> users (user_id));
+diesel::joinable!(project_files -> projects (project_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     courses,
     participants,
     assignments,
-    submissions
+    submissions,
+    template_entries,
+    projects,
+    project_members,
+    project_files
 );

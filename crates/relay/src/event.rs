@@ -1,7 +1,7 @@
 //! One entry of the `results` stream, checked and encoded once, then shared by every socket
 //! that gets it (the frame is reference-counted, not copied per socket).
 
-use crate::entry_id::EntryId;
+use contracts::EntryId;
 use crate::protocol::ServerMessage;
 use bytestring::ByteString;
 use chrono::{DateTime, Utc};

@@ -55,7 +55,6 @@
 //! [`Application::build`] takes a bound listener, so tests start the real relay on port 0.
 
 pub mod close;
-pub mod entry_id;
 pub mod error;
 pub mod event;
 pub mod fanout;

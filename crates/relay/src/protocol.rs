@@ -3,7 +3,7 @@
 //! Client → relay: `auth` (first, once), then `pong` (answering `ping`) or `ping` (answered with
 //! `pong`). Relay → client: `ready`, `event`, `resync`, `ping`, `pong`.
 
-use crate::entry_id::EntryId;
+use contracts::EntryId;
 use bytestring::ByteString;
 use contracts::{ResultEvent, UserId};
 use serde::{Deserialize, Serialize};

@@ -7,7 +7,7 @@
 //! error never skips an entry. Plain `XREAD … $` in a loop would: entries added between two
 //! rounds are not "new" for the second one.
 
-use crate::entry_id::EntryId;
+use contracts::EntryId;
 use crate::event::RelayedEvent;
 use crate::fanout::Fanout;
 use crate::metrics::Metrics;

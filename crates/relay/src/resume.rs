@@ -5,7 +5,7 @@
 //! skips live events up to [`Resume::Replay::covered`], so nothing falls between history and
 //! live and nothing is sent twice.
 
-use crate::entry_id::EntryId;
+use contracts::EntryId;
 use crate::event::RelayedEvent;
 use contracts::{ResultEvent, StreamError, Streams, TypedStream, UserId};
 

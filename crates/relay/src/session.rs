@@ -11,7 +11,7 @@
 //! waiting, and nothing here can hold up another socket.
 
 use crate::close::Close;
-use crate::entry_id::EntryId;
+use contracts::EntryId;
 use crate::protocol::{ClientMessage, ServerMessage};
 use crate::resume::{self, Resume};
 use crate::state::AppState;

@@ -1,6 +1,6 @@
 //! Redis stream entry ids (`<milliseconds>-<sequence>`) as an ordered value, so that "after the
-//! last event the client saw" is a comparison and not string juggling. The id is what clients
-//! deduplicate on and hand back in `last_event_id`.
+//! last event the client saw" is a comparison and not string juggling. The relay's clients
+//! deduplicate on it; the hub records how far into a document's log Postgres is.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -19,6 +19,20 @@ impl EntryId {
         millis: 0,
         sequence: 0,
     };
+
+    pub fn new(millis: u64, sequence: u64) -> Self {
+        Self { millis, sequence }
+    }
+
+    /// Milliseconds since the epoch at which Redis added the entry.
+    pub fn millis(self) -> u64 {
+        self.millis
+    }
+
+    /// Order among the entries added in the same millisecond.
+    pub fn sequence(self) -> u64 {
+        self.sequence
+    }
 }
 
 /// A string that is not `<u64>-<u64>`.

@@ -1,0 +1,363 @@
+//! One open document: the Yjs document and its awareness (presence) in memory, the sockets
+//! editing it on this hub, how far into its log it has applied and what Postgres lacks.
+
+use crate::close::Close;
+use actix_web::web::Bytes;
+use contracts::{EntryId, FileId, ProjectId};
+use std::collections::{HashMap, HashSet};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+use tokio::sync::mpsc;
+use yrs::encoding::read::Error as DecodeError;
+use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{ClientID, Doc, GetString, ReadTxn, StateVector, Text, Transact, Update};
+
+/// The name of the shared text every file's document holds.
+pub const CONTENT: &str = "content";
+
+/// A socket's handle as the document sees it.
+pub type PeerId = u64;
+
+/// Where a document sends one socket's messages.
+pub struct Peer {
+    /// Encoded y-protocols messages; full means the socket is too slow.
+    pub outbox: mpsc::Sender<Bytes>,
+    /// Asks the socket to close.
+    pub control: mpsc::UnboundedSender<Close>,
+    /// The awareness clients this socket announced, removed when it leaves.
+    awareness_clients: HashSet<ClientID>,
+}
+
+impl Peer {
+    pub fn new(outbox: mpsc::Sender<Bytes>, control: mpsc::UnboundedSender<Close>) -> Self {
+        Self {
+            outbox,
+            control,
+            awareness_clients: HashSet::new(),
+        }
+    }
+}
+
+/// Why an update from a client was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateRejected {
+    #[error("malformed update: {0}")]
+    Malformed(#[from] DecodeError),
+    #[error("the update could not be applied: {0}")]
+    Unapplicable(String),
+}
+
+/// What Postgres has not seen yet.
+#[derive(Clone, Copy, Debug)]
+struct Unsynced {
+    first: Instant,
+    last: Instant,
+    /// Counts changes, so a sync knows whether more arrived while it was writing.
+    generation: u64,
+}
+
+struct State {
+    awareness: Awareness,
+    /// Every log entry up to here is in the document.
+    applied: EntryId,
+    unsynced: Option<Unsynced>,
+    generation: u64,
+}
+
+/// The document's contents as they are to be written to Postgres.
+pub struct Snapshot {
+    pub document: Vec<u8>,
+    pub text: String,
+    pub covered: EntryId,
+    pub changed_since: Instant,
+    generation: u64,
+}
+
+pub struct LiveDocument {
+    pub file: FileId,
+    pub project: ProjectId,
+    state: Mutex<State>,
+    peers: Mutex<Peers>,
+}
+
+#[derive(Default)]
+struct Peers {
+    next: PeerId,
+    open: HashMap<PeerId, Peer>,
+    idle_since: Option<Instant>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic inside yrs is caught where it can happen; the data stays usable.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl LiveDocument {
+    /// A document with the stored state (`None` for a new, empty file) covering the log up to
+    /// `covered`.
+    pub fn restore(
+        file: FileId,
+        project: ProjectId,
+        stored: Option<&[u8]>,
+        covered: EntryId,
+    ) -> Result<Self, UpdateRejected> {
+        let doc = Doc::new();
+        doc.get_or_insert_text(CONTENT);
+        if let Some(bytes) = stored {
+            apply(&doc, bytes)?;
+        }
+        Ok(Self {
+            file,
+            project,
+            state: Mutex::new(State {
+                awareness: Awareness::new(doc),
+                applied: covered,
+                unsynced: None,
+                generation: 0,
+            }),
+            peers: Mutex::new(Peers {
+                idle_since: Some(Instant::now()),
+                ..Peers::default()
+            }),
+        })
+    }
+
+    /// The first messages a socket gets: the server's sync step 1 and, if anyone is there,
+    /// everyone's awareness, each its own frame.
+    pub fn greeting(&self) -> Vec<Bytes> {
+        let state = lock(&self.state);
+        let vector = state.awareness.doc().transact().state_vector();
+        let mut frames = vec![encode(&Message::Sync(SyncMessage::SyncStep1(vector)))];
+        if let Some(awareness) = awareness_of_everyone(&state.awareness) {
+            frames.push(awareness);
+        }
+        frames
+    }
+
+    /// The answer to a client's sync step 1: what it lacks.
+    pub fn sync_step2(&self, client_has: &StateVector) -> Bytes {
+        let state = lock(&self.state);
+        let missing = state
+            .awareness
+            .doc()
+            .transact()
+            .encode_state_as_update_v1(client_has);
+        encode(&Message::Sync(SyncMessage::SyncStep2(missing)))
+    }
+
+    /// Everyone's awareness, for a query; `None` when nobody has announced anything.
+    pub fn awareness_frame(&self) -> Option<Bytes> {
+        awareness_of_everyone(&lock(&self.state).awareness)
+    }
+
+    /// Applies an update from a client or another replica. Returns `false` for an update that
+    /// carries nothing.
+    pub fn apply_update(&self, bytes: &[u8]) -> Result<bool, UpdateRejected> {
+        let update = Update::decode_v1(bytes)?;
+        if update.is_empty() {
+            return Ok(false);
+        }
+        let mut state = lock(&self.state);
+        apply_decoded(state.awareness.doc(), update)?;
+        state.generation += 1;
+        let now = Instant::now();
+        let generation = state.generation;
+        state.unsynced = Some(match state.unsynced {
+            Some(unsynced) => Unsynced {
+                last: now,
+                generation,
+                ..unsynced
+            },
+            None => Unsynced {
+                first: now,
+                last: now,
+                generation,
+            },
+        });
+        Ok(true)
+    }
+
+    /// Applies an awareness update; when `from` is a local socket, remembers its clients so they
+    /// can be removed when it leaves.
+    pub fn apply_awareness(
+        &self,
+        update: AwarenessUpdate,
+        from: Option<PeerId>,
+    ) -> Result<(), String> {
+        if let Some(peer) = from {
+            let clients = update.clients.keys().copied();
+            if let Some(peer) = lock(&self.peers).open.get_mut(&peer) {
+                peer.awareness_clients.extend(clients);
+            }
+        }
+        lock(&self.state)
+            .awareness
+            .apply_update(update)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Records that every log entry up to `id` is in the document.
+    pub fn advance(&self, id: EntryId) {
+        let mut state = lock(&self.state);
+        state.applied = state.applied.max(id);
+    }
+
+    pub fn applied(&self) -> EntryId {
+        lock(&self.state).applied
+    }
+
+    /// The text of the document.
+    pub fn text(&self) -> String {
+        let state = lock(&self.state);
+        let doc = state.awareness.doc();
+        let text = doc.get_or_insert_text(CONTENT);
+        let txn = doc.transact();
+        text.get_string(&txn)
+    }
+
+    /// Adds a socket; returns its id.
+    pub fn join(&self, peer: Peer) -> PeerId {
+        let mut peers = lock(&self.peers);
+        peers.next += 1;
+        let id = peers.next;
+        peers.open.insert(id, peer);
+        peers.idle_since = None;
+        id
+    }
+
+    /// Removes a socket; returns the awareness update that tells the others its clients left,
+    /// if it had any.
+    pub fn leave(&self, peer: PeerId) -> Option<AwarenessUpdate> {
+        let clients = {
+            let mut peers = lock(&self.peers);
+            let left = peers.open.remove(&peer)?;
+            if peers.open.is_empty() {
+                peers.idle_since = Some(Instant::now());
+            }
+            left.awareness_clients
+        };
+        if clients.is_empty() {
+            return None;
+        }
+        let mut state = lock(&self.state);
+        for client in &clients {
+            state.awareness.remove_state(*client);
+        }
+        state.awareness.update_with_clients(clients).ok()
+    }
+
+    /// Sends `frame` to every local socket but `except`; a socket whose queue is full is told
+    /// to close as too slow. Returns how many sockets got it.
+    pub fn broadcast(&self, frame: &Bytes, except: Option<PeerId>) -> usize {
+        let peers = lock(&self.peers);
+        let mut sent = 0;
+        for (id, peer) in &peers.open {
+            if Some(*id) == except {
+                continue;
+            }
+            match peer.outbox.try_send(frame.clone()) {
+                Ok(()) => sent += 1,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    let _ = peer.control.send(Close::TooSlow);
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            }
+        }
+        sent
+    }
+
+    /// Tells every local socket to close.
+    pub fn close_all(&self, close: Close) {
+        for peer in lock(&self.peers).open.values() {
+            let _ = peer.control.send(close.clone());
+        }
+    }
+
+    pub fn connections(&self) -> usize {
+        lock(&self.peers).open.len()
+    }
+
+    /// Since when nobody on this hub has had it open, if nobody has.
+    pub fn idle_since(&self) -> Option<Instant> {
+        lock(&self.peers).idle_since
+    }
+
+    /// The state to write if the document changed, has been quiet for `quiet` or has waited
+    /// `max_delay` since its first unsynced change, or `force` is set.
+    pub fn snapshot_if_due(
+        &self,
+        now: Instant,
+        quiet: std::time::Duration,
+        max_delay: std::time::Duration,
+        force: bool,
+    ) -> Option<Snapshot> {
+        let state = lock(&self.state);
+        let unsynced = state.unsynced?;
+        let due = force
+            || now.duration_since(unsynced.last) >= quiet
+            || now.duration_since(unsynced.first) >= max_delay;
+        if !due {
+            return None;
+        }
+        let doc = state.awareness.doc();
+        let text = doc.get_or_insert_text(CONTENT);
+        let txn = doc.transact();
+        Some(Snapshot {
+            document: txn.encode_state_as_update_v1(&StateVector::default()),
+            text: text.get_string(&txn),
+            covered: state.applied,
+            changed_since: unsynced.first,
+            generation: unsynced.generation,
+        })
+    }
+
+    /// Marks what `snapshot` held as being in Postgres.
+    pub fn synced(&self, snapshot: &Snapshot) {
+        let mut state = lock(&self.state);
+        if state
+            .unsynced
+            .is_some_and(|unsynced| unsynced.generation == snapshot.generation)
+        {
+            state.unsynced = None;
+        }
+    }
+
+    pub fn has_unsynced_changes(&self) -> bool {
+        lock(&self.state).unsynced.is_some()
+    }
+}
+
+/// The encoded state of a new document holding `text`, for files created from a template:
+/// every replica then starts from the same bytes instead of inserting the text itself.
+pub fn initial_document(text: &str) -> Vec<u8> {
+    let doc = Doc::new();
+    let content = doc.get_or_insert_text(CONTENT);
+    let mut txn = doc.transact_mut();
+    content.insert(&mut txn, 0, text);
+    txn.encode_state_as_update_v1(&StateVector::default())
+}
+
+pub fn encode(message: &Message) -> Bytes {
+    Bytes::from(message.encode_v1())
+}
+
+fn awareness_of_everyone(awareness: &Awareness) -> Option<Bytes> {
+    let update = awareness.update().ok()?;
+    (!update.clients.is_empty()).then(|| encode(&Message::Awareness(update)))
+}
+
+fn apply(doc: &Doc, bytes: &[u8]) -> Result<(), UpdateRejected> {
+    apply_decoded(doc, Update::decode_v1(bytes)?)
+}
+
+fn apply_decoded(doc: &Doc, update: Update) -> Result<(), UpdateRejected> {
+    // yrs trusts its input in places; a hostile update must cost a socket, not the hub.
+    catch_unwind(AssertUnwindSafe(|| doc.transact_mut().apply_update(update)))
+        .map_err(|_| UpdateRejected::Unapplicable("it broke an invariant of the document".into()))?
+        .map_err(|e| UpdateRejected::Unapplicable(e.to_string()))
+}

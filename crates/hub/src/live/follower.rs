@@ -1,0 +1,150 @@
+//! One loop per hub that follows the logs of all documents open here, in a single blocking
+//! `XREAD` over their streams and the hub's wake stream, and applies what other replicas
+//! appended: their updates and presence reach the local sockets, their deletions close them.
+
+use super::document::{encode, LiveDocument};
+use super::log::{Change, Entry};
+use super::registry::Registry;
+use crate::metrics::Metrics;
+use contracts::EntryId;
+use redis::streams::StreamReadReply;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use yrs::sync::{AwarenessUpdate, Message, SyncMessage};
+use yrs::updates::decoder::Decode;
+
+/// How long one read blocks; the follower also re-reads the set of documents this often.
+pub const BLOCK: Duration = Duration::from_secs(2);
+/// Entries taken per stream per read.
+const COUNT: usize = 512;
+/// Pause after a failed read.
+const RETRY: Duration = Duration::from_millis(500);
+
+pub struct Follower {
+    pub registry: Arc<Registry>,
+    pub pool: deadpool_redis::Pool,
+    pub metrics: Metrics,
+}
+
+impl Follower {
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut wake_seen = EntryId::ZERO;
+        loop {
+            let read = tokio::select! {
+                () = shutdown.cancelled() => return,
+                read = self.read_once(&mut wake_seen) => read,
+            };
+            if let Err(error) = read {
+                self.metrics
+                    .storage_errors
+                    .with_label_values(&["follow"])
+                    .inc();
+                tracing::warn!(%error, "cannot read the document logs; retrying");
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(RETRY) => {}
+                }
+            }
+        }
+    }
+
+    async fn read_once(&self, wake_seen: &mut EntryId) -> redis::RedisResult<()> {
+        let log = self.registry.log();
+        let documents: HashMap<String, Arc<LiveDocument>> = self
+            .registry
+            .loaded()
+            .into_iter()
+            .map(|document| (log.key(document.file), document))
+            .collect();
+        let wake_key = log.wake_key();
+        let mut read = redis::cmd("XREAD");
+        read.arg("COUNT")
+            .arg(COUNT)
+            .arg("BLOCK")
+            .arg(BLOCK.as_millis() as u64)
+            .arg("STREAMS");
+        for key in documents.keys() {
+            read.arg(key);
+        }
+        read.arg(&wake_key);
+        for document in documents.values() {
+            read.arg(document.applied().to_string());
+        }
+        read.arg(wake_seen.to_string());
+
+        let mut connection = self.pool.get().await.map_err(super::log::pool_error)?;
+        let reply: Option<StreamReadReply> = read.query_async(&mut *connection).await?;
+        drop(connection);
+        for stream in reply.map(|reply| reply.keys).unwrap_or_default() {
+            if stream.key == wake_key {
+                if let Some(last) = stream.ids.last().and_then(|id| id.id.parse().ok()) {
+                    *wake_seen = last;
+                }
+                continue;
+            }
+            let Some(document) = documents.get(&stream.key) else {
+                continue;
+            };
+            for raw in &stream.ids {
+                match Entry::parse(raw) {
+                    Some(entry) => self.apply(document, entry).await,
+                    None => {
+                        tracing::warn!(stream = %stream.key, id = %raw.id, "unreadable entry");
+                        if let Ok(id) = raw.id.parse() {
+                            document.advance(id);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn apply(&self, document: &LiveDocument, entry: Entry) {
+        let local = entry.origin == self.registry.log().instance();
+        match entry.change {
+            Change::Deleted => {
+                self.registry.evict(document.file).await;
+                return;
+            }
+            // Applied and sent to the local sockets when it arrived here.
+            _ if local => {}
+            Change::Update(update) => match document.apply_update(&update) {
+                Ok(true) => {
+                    let frame = encode(&Message::Sync(SyncMessage::Update(update)));
+                    document.broadcast(&frame, None);
+                    self.metrics.updates.with_label_values(&["remote"]).inc();
+                    self.observe_latency(entry.id);
+                }
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(file = %document.file, id = %entry.id, %error, "skipping bad update")
+                }
+            },
+            Change::Awareness(bytes) => match AwarenessUpdate::decode_v1(&bytes) {
+                Ok(update) => {
+                    let frame = encode(&Message::Awareness(update.clone()));
+                    if document.apply_awareness(update, None).is_ok() {
+                        document.broadcast(&frame, None);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(file = %document.file, id = %entry.id, %error, "skipping bad awareness")
+                }
+            },
+        }
+        document.advance(entry.id);
+    }
+
+    /// From the other replica's append (the entry id's clock) to the hand-over here.
+    fn observe_latency(&self, id: EntryId) {
+        let now_ms = chrono::Utc::now().timestamp_millis() as f64;
+        let age = (now_ms - id.millis() as f64).max(0.0) / 1000.0;
+        self.metrics
+            .fanout_latency
+            .with_label_values(&["remote"])
+            .observe(age);
+    }
+}

@@ -1,0 +1,42 @@
+//! Starts the hub: tracing, settings, the listener, then [`hub::Application`] until
+//! SIGTERM/SIGINT, which closes every socket with 1001, writes changed documents and stops.
+
+use anyhow::Context;
+use hub::settings::Settings;
+use hub::Application;
+use tokio::signal::unix::{signal, SignalKind};
+use tracing_subscriber::EnvFilter;
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    init_tracing();
+    let settings = Settings::load()?;
+    let listener = std::net::TcpListener::bind(&settings.listen)
+        .with_context(|| format!("cannot listen on `listen` = {}", settings.listen))?;
+    tracing::info!(address = %listener.local_addr()?, "hub listening on /hub");
+    let app = Application::build(settings, listener).await?;
+
+    let shutdown = app.shutdown_token();
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = terminate.recv() => tracing::info!("SIGTERM: closing sockets"),
+            _ = interrupt.recv() => tracing::info!("SIGINT: closing sockets"),
+        }
+        shutdown.cancel();
+    });
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+/// JSON logs when `LOG_FORMAT=json` (the stack), readable ones otherwise; `RUST_LOG` filters.
+fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if std::env::var("LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

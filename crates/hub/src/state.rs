@@ -1,0 +1,75 @@
+//! What every request handler and socket of one hub shares.
+
+use crate::live::registry::Registry;
+use crate::metrics::Metrics;
+use contracts::{FileId, ProjectId, UserId};
+use db::DbPool;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokens::TokenKeys;
+use tokio_util::sync::CancellationToken;
+
+pub struct AppState {
+    pub registry: Arc<Registry>,
+    pub db: DbPool,
+    pub redis: deadpool_redis::Pool,
+    pub tokens: TokenKeys,
+    pub metrics: Metrics,
+    pub shutdown: CancellationToken,
+    pub archive_limits: archive::Limits,
+    pub idle_timeout: Duration,
+    pub heartbeat_interval: Duration,
+    pub max_message_bytes: usize,
+    pub send_buffer_messages: usize,
+    pub max_connections_per_user: usize,
+    /// Open document sockets per user on this hub.
+    pub sockets_per_user: Arc<Mutex<HashMap<UserId, usize>>>,
+}
+
+/// The document a socket asked for.
+#[derive(Clone, Copy, Debug)]
+pub struct Target {
+    pub project: ProjectId,
+    pub file: FileId,
+}
+
+/// One of a user's allowed sockets, given back when dropped.
+pub struct UserSlot {
+    user: UserId,
+    counts: Arc<Mutex<HashMap<UserId, usize>>>,
+}
+
+impl AppState {
+    /// Takes one of `user`'s sockets, unless they have all they may have.
+    pub fn user_slot(&self, user: UserId) -> Option<UserSlot> {
+        let mut counts = lock(&self.sockets_per_user);
+        let count = counts.entry(user).or_default();
+        if *count >= self.max_connections_per_user {
+            return None;
+        }
+        *count += 1;
+        Some(UserSlot {
+            user,
+            counts: self.sockets_per_user.clone(),
+        })
+    }
+}
+
+impl Drop for UserSlot {
+    fn drop(&mut self) {
+        let mut counts = lock(&self.counts);
+        if let Some(count) = counts.get_mut(&self.user) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.user);
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

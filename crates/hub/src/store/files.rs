@@ -1,0 +1,190 @@
+//! A project's tree of files and directories. Paths are unique per project; a directory is a
+//! row of its own, and moving one moves everything under it.
+
+use crate::error::HubError;
+use archive::ProjectPath;
+use chrono::{DateTime, Utc};
+use contracts::{FileId, ProjectId};
+use db::schema::project_files;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+
+/// One entry of a project's tree.
+#[derive(Clone, Debug, Queryable, Selectable, Serialize)]
+#[diesel(table_name = project_files)]
+pub struct TreeEntry {
+    pub id: i64,
+    pub path: String,
+    pub directory: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The whole tree, parents before children.
+pub async fn tree(conn: &mut AsyncPgConnection, project: ProjectId) -> QueryResult<Vec<TreeEntry>> {
+    project_files::table
+        .filter(project_files::project_id.eq(project.0))
+        .order(project_files::path)
+        .select(TreeEntry::as_select())
+        .load(conn)
+        .await
+}
+
+/// A file's entry and its text as of the last sync.
+pub async fn content(
+    conn: &mut AsyncPgConnection,
+    project: ProjectId,
+    file: FileId,
+) -> Result<(TreeEntry, String), HubError> {
+    project_files::table
+        .filter(project_files::project_id.eq(project.0))
+        .filter(project_files::id.eq(file.0))
+        .select((TreeEntry::as_select(), project_files::content))
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or(HubError::NotFound("file"))
+}
+
+/// Creates a file or directory, and any missing parent directories.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    project: ProjectId,
+    path: &ProjectPath,
+    directory: bool,
+) -> Result<TreeEntry, HubError> {
+    conn.transaction::<_, HubError, _>(async |conn| {
+        ensure_parents(conn, project, path).await?;
+        insert(conn, project, path.as_str(), directory).await
+    })
+    .await
+}
+
+/// Moves (renames) a file or directory to `to`, with everything under a directory.
+pub async fn relocate(
+    conn: &mut AsyncPgConnection,
+    project: ProjectId,
+    file: FileId,
+    to: &ProjectPath,
+) -> Result<TreeEntry, HubError> {
+    conn.transaction::<_, HubError, _>(async |conn| {
+        let (entry, _) = content(conn, project, file).await?;
+        let from = ProjectPath::parse(&entry.path)?;
+        if entry.directory && to.starts_with_dir(&from) {
+            return Err(HubError::Invalid(format!(
+                "cannot move directory `{from}` into itself"
+            )));
+        }
+        if exists(conn, project, to.as_str()).await? {
+            return Err(HubError::Conflict(format!("`{to}` already exists")));
+        }
+        ensure_parents(conn, project, to).await?;
+        diesel::sql_query(
+            "UPDATE project_files SET path = $1 || substr(path, length($2) + 1), \
+             updated_at = now() \
+             WHERE project_id = $3 AND (path = $2 OR starts_with(path, $2 || '/'))",
+        )
+        .bind::<Text, _>(to.as_str())
+        .bind::<Text, _>(from.as_str())
+        .bind::<BigInt, _>(project.0)
+        .execute(conn)
+        .await?;
+        Ok(content(conn, project, file).await?.0)
+    })
+    .await
+}
+
+/// Deletes a file, or a directory with everything under it; returns the ids of the files
+/// whose documents are gone.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    project: ProjectId,
+    file: FileId,
+) -> Result<Vec<FileId>, HubError> {
+    let (entry, _) = content(conn, project, file).await?;
+    let deleted: Vec<i64> = diesel::sql_query(
+        "DELETE FROM project_files \
+         WHERE project_id = $1 AND (path = $2 OR starts_with(path, $2 || '/')) \
+         RETURNING id",
+    )
+    .bind::<BigInt, _>(project.0)
+    .bind::<Text, _>(&entry.path)
+    .load::<DeletedId>(conn)
+    .await?
+    .into_iter()
+    .map(|row| row.id)
+    .collect();
+    Ok(deleted.into_iter().map(FileId).collect())
+}
+
+#[derive(QueryableByName)]
+struct DeletedId {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+async fn exists(conn: &mut AsyncPgConnection, project: ProjectId, path: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        project_files::table
+            .filter(project_files::project_id.eq(project.0))
+            .filter(project_files::path.eq(path)),
+    ))
+    .get_result(conn)
+    .await
+}
+
+async fn insert(
+    conn: &mut AsyncPgConnection,
+    project: ProjectId,
+    path: &str,
+    directory: bool,
+) -> Result<TreeEntry, HubError> {
+    diesel::insert_into(project_files::table)
+        .values((
+            project_files::project_id.eq(project.0),
+            project_files::path.eq(path),
+            project_files::directory.eq(directory),
+        ))
+        .on_conflict_do_nothing()
+        .returning(TreeEntry::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| HubError::Conflict(format!("`{path}` already exists")))
+}
+
+/// Creates the missing directories above `path`; a file in the way is a conflict.
+async fn ensure_parents(
+    conn: &mut AsyncPgConnection,
+    project: ProjectId,
+    path: &ProjectPath,
+) -> Result<(), HubError> {
+    let mut parents = Vec::new();
+    let mut next = path.parent();
+    while let Some(parent) = next {
+        next = parent.parent();
+        parents.push(parent);
+    }
+    for parent in parents.into_iter().rev() {
+        let kind: Option<bool> = project_files::table
+            .filter(project_files::project_id.eq(project.0))
+            .filter(project_files::path.eq(parent.as_str()))
+            .select(project_files::directory)
+            .first(conn)
+            .await
+            .optional()?;
+        match kind {
+            Some(true) => {}
+            Some(false) => {
+                return Err(HubError::Conflict(format!(
+                    "`{parent}` is a file, not a directory"
+                )))
+            }
+            None => {
+                insert(conn, project, parent.as_str(), true).await?;
+            }
+        }
+    }
+    Ok(())
+}

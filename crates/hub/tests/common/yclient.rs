@@ -1,0 +1,134 @@
+//! A minimal y-protocols client on yrs, for the protocol's edge cases (close codes, permission
+//! messages, garbage frames). The convergence scenarios use the real y-websocket and
+//! pycrdt-websocket clients (see `tests/clients`).
+
+use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::time::{timeout_at, Instant};
+use tokio_tungstenite::tungstenite::Message as Frame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use yrs::sync::{Message, SyncMessage};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{Doc, GetString, ReadTxn, Text, Transact, Update};
+
+pub struct YClient {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub doc: Doc,
+    /// Reasons of the permission-denied messages received.
+    pub denied: Vec<String>,
+    /// Awareness messages received.
+    pub awareness_messages: usize,
+    /// The close code and reason, once the hub closed the socket.
+    pub closed: Option<(u16, String)>,
+}
+
+impl YClient {
+    /// Connects and sends sync step 1.
+    pub async fn connect(url: &str) -> Self {
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let mut client = Self {
+            ws,
+            doc: Doc::new(),
+            denied: Vec::new(),
+            awareness_messages: 0,
+            closed: None,
+        };
+        let vector = client.doc.transact().state_vector();
+        client
+            .send(&Message::Sync(SyncMessage::SyncStep1(vector)))
+            .await;
+        client
+    }
+
+    pub async fn send(&mut self, message: &Message) {
+        self.send_raw(Frame::Binary(message.encode_v1().into()))
+            .await;
+    }
+
+    /// Sends a frame as is (for garbage); a socket the hub already closed is not an error.
+    pub async fn send_raw(&mut self, frame: Frame) {
+        let _ = self.ws.send(frame).await;
+    }
+
+    pub fn text(&self) -> String {
+        let text = self.doc.get_or_insert_text("content");
+        text.get_string(&self.doc.transact())
+    }
+
+    /// Inserts `chunk` at `index` and sends the update.
+    pub async fn insert(&mut self, index: u32, chunk: &str) {
+        let update = {
+            let text = self.doc.get_or_insert_text("content");
+            let mut txn = self.doc.transact_mut();
+            let before = txn.state_vector();
+            text.insert(&mut txn, index, chunk);
+            txn.encode_state_as_update_v1(&before)
+        };
+        self.send(&Message::Sync(SyncMessage::Update(update))).await;
+    }
+
+    /// Appends `chunk` at the end of the text and sends the update.
+    pub async fn append(&mut self, chunk: &str) {
+        let length = self.text().chars().count() as u32;
+        self.insert(length, chunk).await;
+    }
+
+    /// Handles incoming messages until `done` holds, the socket closes or `wait` passes;
+    /// returns whether `done` held.
+    pub async fn pump_until(&mut self, wait: Duration, done: impl Fn(&Self) -> bool) -> bool {
+        let deadline = Instant::now() + wait;
+        while !done(self) {
+            if self.closed.is_some() {
+                return false;
+            }
+            match timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return false,
+                Ok(None) | Ok(Some(Err(_))) => {
+                    self.closed.get_or_insert((1006, "connection lost".into()));
+                }
+                Ok(Some(Ok(frame))) => self.receive(frame).await,
+            }
+        }
+        true
+    }
+
+    /// Waits for the hub to close the socket; returns the code and reason.
+    pub async fn closed_with(&mut self, wait: Duration) -> (u16, String) {
+        self.pump_until(wait, |client| client.closed.is_some())
+            .await;
+        self.closed
+            .clone()
+            .expect("the hub did not close the socket in time")
+    }
+
+    async fn receive(&mut self, frame: Frame) {
+        match frame {
+            Frame::Binary(bytes) => {
+                let message = Message::decode_v1(&bytes).expect("the hub sends y-protocols");
+                match message {
+                    Message::Sync(SyncMessage::SyncStep1(vector)) => {
+                        let missing = self.doc.transact().encode_state_as_update_v1(&vector);
+                        self.send(&Message::Sync(SyncMessage::SyncStep2(missing)))
+                            .await;
+                    }
+                    Message::Sync(SyncMessage::SyncStep2(update) | SyncMessage::Update(update)) => {
+                        let update = Update::decode_v1(&update).unwrap();
+                        self.doc.transact_mut().apply_update(update).unwrap();
+                    }
+                    Message::Awareness(_) => self.awareness_messages += 1,
+                    Message::Auth(Some(reason)) => self.denied.push(reason),
+                    other => panic!("unexpected message from the hub: {other:?}"),
+                }
+            }
+            Frame::Close(frame) => {
+                let (code, reason) = frame
+                    .map(|f| (u16::from(f.code), f.reason.to_string()))
+                    .unwrap_or((1005, String::new()));
+                self.closed = Some((code, reason));
+            }
+            _ => {}
+        }
+    }
+}

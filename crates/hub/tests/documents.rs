@@ -1,0 +1,147 @@
+//! Live documents on real hubs, Redis and Postgres: replicas converge, edits reach Postgres and
+//! survive a killed hub, idle documents leave memory and Redis, deleted files close sockets.
+
+mod common;
+
+use common::yclient::YClient;
+use common::{Classroom, TestEnv, WAIT};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_on_two_replicas_converge_and_reach_postgres() {
+    let mut env = TestEnv::new().await;
+    let first = env.hub_with(|s| s.sync_quiet_ms = 100).await;
+    let second = env.hub_with(|s| s.sync_quiet_ms = 100).await;
+    let class = Classroom::new(&env, &first).await;
+    class.share(&first, "write").await;
+
+    let mut alice =
+        YClient::connect(&first.doc_url(class.project, class.file, &class.owner.1)).await;
+    let mut bob =
+        YClient::connect(&second.doc_url(class.project, class.file, &class.other.1)).await;
+    for round in 0..20 {
+        alice.append(&format!("a{round};")).await;
+        bob.insert(0, &format!("b{round};")).await;
+    }
+    let both_have_all = |client: &YClient| client.text().matches(';').count() == 40;
+    assert!(
+        alice.pump_until(WAIT, both_have_all).await,
+        "alice has {:?}",
+        alice.text()
+    );
+    assert!(
+        bob.pump_until(WAIT, both_have_all).await,
+        "bob has {:?}",
+        bob.text()
+    );
+    assert_eq!(alice.text(), bob.text());
+    for round in 0..20 {
+        assert!(alice.text().contains(&format!("a{round};")));
+        assert!(alice.text().contains(&format!("b{round};")));
+    }
+    env.wait_for_stored_text(class.file, &alice.text()).await;
+    assert!(first.metric("hub_updates_total{source=\"remote\"}").await >= 20.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_hub_loses_no_acknowledged_edit() {
+    let env = TestEnv::new().await;
+    // Nothing reaches Postgres during the test: what survives comes from the log in Redis.
+    let never = [
+        ("sync_quiet_ms", "3600000"),
+        ("sync_max_delay_ms", "3600000"),
+    ];
+    let mut doomed = env.hub_process(&never).await;
+    let class = Classroom::new(&env, &doomed.hub).await;
+    let url = doomed
+        .hub
+        .doc_url(class.project, class.file, &class.owner.1);
+    let mut writer = YClient::connect(&url).await;
+    let mut watcher = YClient::connect(&url).await;
+    for n in 0..50 {
+        writer.append(&format!("{n},")).await;
+    }
+    let all = |client: &YClient| client.text().matches(',').count() == 50;
+    assert!(watcher.pump_until(WAIT, all).await, "{:?}", watcher.text());
+    let acknowledged = watcher.text();
+
+    doomed.kill();
+    let survivor = env.hub_process(&never).await;
+    let mut reader = YClient::connect(&survivor.hub.doc_url(
+        class.project,
+        class.file,
+        &class.owner.1,
+    ))
+    .await;
+    let same = |client: &YClient| client.text() == acknowledged;
+    assert!(
+        reader.pump_until(WAIT, same).await,
+        "after the kill: {:?}",
+        reader.text()
+    );
+    assert_eq!(
+        env.stored_text(class.file).await,
+        "",
+        "the text came from the log"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_document_is_written_and_leaves_memory_and_redis() {
+    let mut env = TestEnv::new().await;
+    let hub = env
+        .hub_with(|s| {
+            s.sync_quiet_ms = 50;
+            s.unload_after_ms = 300;
+            s.trim_after_ms = 0;
+        })
+        .await;
+    let class = Classroom::new(&env, &hub).await;
+    let url = hub.doc_url(class.project, class.file, &class.owner.1);
+    let mut client = YClient::connect(&url).await;
+    client.append("print('hello')").await;
+    client
+        .pump_until(Duration::from_millis(300), |_| false)
+        .await;
+    assert_eq!(hub.metric("hub_open_documents").await, 1.0);
+    drop(client);
+
+    env.wait_for_stored_text(class.file, "print('hello')").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while hub.metric("hub_open_documents").await > 0.0 || env.log_exists(class.file).await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the document stayed loaded or its log in Redis"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut again = YClient::connect(&url).await;
+    let restored = |c: &YClient| c.text() == "print('hello')";
+    assert!(again.pump_until(WAIT, restored).await, "{:?}", again.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_an_open_file_closes_its_sockets_on_every_replica() {
+    let mut env = TestEnv::new().await;
+    let first = env.hub().await;
+    let second = env.hub().await;
+    let class = Classroom::new(&env, &first).await;
+    let mut here =
+        YClient::connect(&first.doc_url(class.project, class.file, &class.owner.1)).await;
+    let mut there =
+        YClient::connect(&second.doc_url(class.project, class.file, &class.owner.1)).await;
+    here.append("x").await;
+    assert!(there.pump_until(WAIT, |c| c.text() == "x").await);
+
+    let (status, body) = first
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/hub/projects/{}/files/{}", class.project, class.file),
+            &class.owner.1,
+            None,
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(here.closed_with(WAIT).await.0, 4006);
+    assert_eq!(there.closed_with(WAIT).await.0, 4006);
+}
