@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Brings the whole platform up on this machine: Redis and PostgreSQL (from Debian's packages),
-# the migrations, the sandbox image, CodeMirror for the web UI, then the api, a grader and a
-# relay, and prints where to open it.
+# the migrations, the sandbox image, CodeMirror for the web UI, then the api, a grader, a
+# relay and a hub, and prints where to open it.
 # Idempotent: running it again rebuilds what changed and restarts the services.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +21,7 @@ SANDBOX_IMAGE=$(bash deploy/sandbox/build.sh | tail -n 1)
 log "sandbox image $SANDBOX_IMAGE"
 
 log "building the services (release)"
-cargo build --release --locked -p db -p api -p grader -p relay
+cargo build --release --locked -p db -p api -p grader -p relay -p hub
 target/release/migrate flyway/sql
 
 # Credentials live in files, as Docker secrets do in the stack; the JWT key is made once.
@@ -50,11 +50,13 @@ start() {
 start api API__LISTEN="0.0.0.0:$PORT" API__RELAY_URL="ws://localhost:$((PORT + 2))/ws"
 start grader GRADER__SANDBOX_TAG="${SANDBOX_IMAGE##*:}" GRADER__LISTEN="127.0.0.1:$((PORT + 1))"
 start relay RELAY__LISTEN="0.0.0.0:$((PORT + 2))"
+start hub HUB__LISTEN="0.0.0.0:$((PORT + 3))"
 
 for _ in $(seq 100); do
     if curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; then
         log "logs: $LOG_DIR; stop with: kill \$(cat $RUN_DIR/*.pid)"
-        echo "The platform is up: open http://localhost:$PORT/ (api docs: http://localhost:$PORT/api/docs)"
+        echo "The platform is up: open http://localhost:$PORT/ (api docs: http://localhost:$PORT/api/docs;" \
+            "live projects: ws://localhost:$((PORT + 3))/hub/projects/{project}/docs/{file})"
         exit 0
     fi
     sleep 0.2

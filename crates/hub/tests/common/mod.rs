@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the helpers
 
+pub mod external;
 pub mod yclient;
 
 use contracts::scratch::ScratchPrefix;
