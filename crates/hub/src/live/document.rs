@@ -156,14 +156,16 @@ impl LiveDocument {
     }
 
     /// Applies an update from a client or another replica. Returns `false` for an update that
-    /// carries nothing.
+    /// adds nothing the document did not have (pycrdt echoes every update back, for example).
     pub fn apply_update(&self, bytes: &[u8]) -> Result<bool, UpdateRejected> {
         let update = Update::decode_v1(bytes)?;
         if update.is_empty() {
             return Ok(false);
         }
         let mut state = lock(&self.state);
-        apply_decoded(state.awareness.doc(), update)?;
+        if !apply_decoded(state.awareness.doc(), update)? {
+            return Ok(false);
+        }
         state.generation += 1;
         let now = Instant::now();
         let generation = state.generation;
@@ -352,12 +354,50 @@ fn awareness_of_everyone(awareness: &Awareness) -> Option<Bytes> {
 }
 
 fn apply(doc: &Doc, bytes: &[u8]) -> Result<(), UpdateRejected> {
-    apply_decoded(doc, Update::decode_v1(bytes)?)
+    apply_decoded(doc, Update::decode_v1(bytes)?).map(|_| ())
 }
 
-fn apply_decoded(doc: &Doc, update: Update) -> Result<(), UpdateRejected> {
+/// Applies `update`; says whether it was new: it inserted or deleted something, or it is
+/// waiting for missing parts (then it must still reach the log, which may hold them later).
+fn apply_decoded(doc: &Doc, update: Update) -> Result<bool, UpdateRejected> {
     // yrs trusts its input in places; a hostile update must cost a socket, not the hub.
-    catch_unwind(AssertUnwindSafe(|| doc.transact_mut().apply_update(update)))
-        .map_err(|_| UpdateRejected::Unapplicable("it broke an invariant of the document".into()))?
-        .map_err(|e| UpdateRejected::Unapplicable(e.to_string()))
+    catch_unwind(AssertUnwindSafe(|| {
+        let mut txn = doc.transact_mut();
+        txn.apply_update(update)?;
+        let store = txn.store();
+        Ok(!txn.insert_set().is_empty()
+            || !txn.delete_set().is_empty()
+            || store.pending_update().is_some()
+            || store.pending_ds().is_some())
+    }))
+    .map_err(|_| UpdateRejected::Unapplicable("it broke an invariant of the document".into()))?
+    .map_err(|e: yrs::error::UpdateError| UpdateRejected::Unapplicable(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update_inserting(text: &str) -> Vec<u8> {
+        initial_document(text)
+    }
+
+    #[test]
+    fn an_echoed_update_is_not_new_but_a_fresh_one_is() {
+        let document = LiveDocument::restore(FileId(1), ProjectId(1), None, EntryId::ZERO).unwrap();
+        let update = update_inserting("hello");
+        assert!(document.apply_update(&update).unwrap());
+        assert!(!document.apply_update(&update).unwrap(), "the echo");
+        assert_eq!(document.text(), "hello");
+        assert!(document.apply_update(&update_inserting("!")).unwrap());
+        assert!(document.has_unsynced_changes());
+    }
+
+    #[test]
+    fn garbage_is_rejected_without_touching_the_document() {
+        let document = LiveDocument::restore(FileId(1), ProjectId(1), None, EntryId::ZERO).unwrap();
+        assert!(document.apply_update(&[0xff, 0xff, 0xff, 0x01]).is_err());
+        assert_eq!(document.text(), "");
+        assert!(!document.has_unsynced_changes());
+    }
 }
