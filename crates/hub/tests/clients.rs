@@ -136,7 +136,7 @@ async fn clients_of_a_killed_hub_move_to_the_other_replica_and_lose_nothing() {
     let mut late = External::start(
         Kind::Pycrdt,
         "late",
-        &[to_survivor.clone()],
+        std::slice::from_ref(&to_survivor),
         &room,
         &class.owner.1,
     );

@@ -1,10 +1,10 @@
 //! One entry of the `results` stream, checked and encoded once, then shared by every socket
 //! that gets it (the frame is reference-counted, not copied per socket).
 
-use contracts::EntryId;
 use crate::protocol::ServerMessage;
 use bytestring::ByteString;
 use chrono::{DateTime, Utc};
+use contracts::EntryId;
 use contracts::{Delivery, ResultEvent, ResultKind, UserId, MESSAGE_VERSION};
 
 /// An event ready to send.

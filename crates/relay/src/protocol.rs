@@ -3,8 +3,8 @@
 //! Client → relay: `auth` (first, once), then `pong` (answering `ping`) or `ping` (answered with
 //! `pong`). Relay → client: `ready`, `event`, `resync`, `ping`, `pong`.
 
-use contracts::EntryId;
 use bytestring::ByteString;
+use contracts::EntryId;
 use contracts::{ResultEvent, UserId};
 use serde::{Deserialize, Serialize};
 

@@ -7,10 +7,10 @@
 //! error never skips an entry. Plain `XREAD … $` in a loop would: entries added between two
 //! rounds are not "new" for the second one.
 
-use contracts::EntryId;
 use crate::event::RelayedEvent;
 use crate::fanout::Fanout;
 use crate::metrics::Metrics;
+use contracts::EntryId;
 use contracts::{ResultEvent, StreamError, Streams, TypedStream};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;

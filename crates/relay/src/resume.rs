@@ -5,8 +5,8 @@
 //! skips live events up to [`Resume::Replay::covered`], so nothing falls between history and
 //! live and nothing is sent twice.
 
-use contracts::EntryId;
 use crate::event::RelayedEvent;
+use contracts::EntryId;
 use contracts::{ResultEvent, StreamError, Streams, TypedStream, UserId};
 
 /// Entries fetched per `XRANGE`.

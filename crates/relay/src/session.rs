@@ -11,13 +11,13 @@
 //! waiting, and nothing here can hold up another socket.
 
 use crate::close::Close;
-use contracts::EntryId;
 use crate::protocol::{ClientMessage, ServerMessage};
 use crate::resume::{self, Resume};
 use crate::state::AppState;
 use actix_web::web::Bytes;
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, Closed, ProtocolError};
 use bytestring::ByteString;
+use contracts::EntryId;
 use contracts::UserId;
 use std::convert::Infallible;
 use std::future::Future;
