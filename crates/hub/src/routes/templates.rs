@@ -62,14 +62,7 @@ async fn require_teacher(
     if projects::teaches(&mut conn, course, caller.id()).await? {
         return Ok(());
     }
-    let exists: bool = {
-        use db::schema::courses;
-        use diesel::prelude::*;
-        use diesel_async::RunQueryDsl;
-        diesel::select(diesel::dsl::exists(courses::table.find(course.0)))
-            .get_result(&mut conn)
-            .await?
-    };
+    let exists = projects::course_exists(&mut conn, course).await?;
     Err(if exists {
         HubError::Forbidden("only the course's teachers manage its template".into())
     } else {

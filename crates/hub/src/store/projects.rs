@@ -74,6 +74,12 @@ pub async fn access(
     Ok((row, teaches.then_some(Access::Read)))
 }
 
+pub async fn course_exists(conn: &mut AsyncPgConnection, course: CourseId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(courses::table.find(course.0)))
+        .get_result(conn)
+        .await
+}
+
 /// Whether `user` owns the course or takes part in it as a teacher.
 pub async fn teaches(
     conn: &mut AsyncPgConnection,
@@ -115,10 +121,7 @@ pub async fn open(
     if let Some(row) = existing {
         return Ok(row);
     }
-    let course_exists: bool = diesel::select(diesel::dsl::exists(courses::table.find(course.0)))
-        .get_result(conn)
-        .await?;
-    if !course_exists {
+    if !course_exists(conn, course).await? {
         return Err(HubError::NotFound("course"));
     }
     let takes_part: bool = diesel::select(diesel::dsl::exists(
