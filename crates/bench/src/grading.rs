@@ -22,10 +22,6 @@ pub struct Options {
     pub list_seconds: usize,
 }
 
-fn env_or(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
-
 /// The sandbox image: `SANDBOX_IMAGE`, or whatever the build script prints.
 fn sandbox_image() -> anyhow::Result<String> {
     if let Ok(image) = std::env::var("SANDBOX_IMAGE") {
@@ -139,11 +135,11 @@ impl Verdicts {
 }
 
 pub async fn run(options: Options) -> anyhow::Result<()> {
-    let database_url = env_or(
+    let database_url = crate::env_or(
         "DATABASE_URL",
         "postgres://platform@127.0.0.1:5432/platform",
     );
-    let redis_url = env_or("REDIS_URL", "redis://127.0.0.1:6379");
+    let redis_url = crate::env_or("REDIS_URL", "redis://127.0.0.1:6379");
     let image = sandbox_image()?;
     let database = ScratchDatabase::create(&database_url).await?;
     let scratch = contracts::scratch::ScratchPrefix::new(&redis_url, "bench");

@@ -5,11 +5,22 @@
 //! submits N correct solutions at concurrency C, and compares submit-to-verdict latency with
 //! a bare `docker run --rm` of the same sandbox image; then compares cached and uncached
 //! assignment-list reads.
+//!
+//! `cargo run --release -p bench -- hub [--rooms R] [--editors E] [--seconds S] [--interval-ms I]`
+//! has R rooms of E editors each type into a shared Yjs document every I ms for S seconds
+//! through Debian's reference y-websocket server, and reports edit-to-peer latency, updates and
+//! deliveries per second, losses, convergence, server memory per document and CPU.
 
 mod grading;
+mod hub;
 mod stats;
 
 use anyhow::{bail, Context};
+
+/// The environment variable `name`, or `default`.
+pub fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
 
 fn flag(args: &[String], name: &str, default: usize) -> anyhow::Result<usize> {
     match args.iter().position(|a| a == name) {
@@ -34,6 +45,18 @@ async fn main() -> anyhow::Result<()> {
             };
             grading::run(options).await
         }
-        _ => bail!("usage: bench grading [--submissions N] [--concurrency C] [--list-seconds S]"),
+        Some("hub") => {
+            let options = hub::Options {
+                rooms: flag(&args, "--rooms", 200)?,
+                editors: flag(&args, "--editors", 5)?,
+                seconds: flag(&args, "--seconds", 20)? as u64,
+                interval_ms: flag(&args, "--interval-ms", 100)? as u64,
+            };
+            hub::run(options).await
+        }
+        _ => bail!(
+            "usage: bench grading [--submissions N] [--concurrency C] [--list-seconds S]\n       \
+             bench hub [--rooms R] [--editors E] [--seconds S] [--interval-ms I]"
+        ),
     }
 }
