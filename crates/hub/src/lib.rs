@@ -161,6 +161,8 @@ impl Application {
                 .app_data(state.clone())
                 .configure(routes::configure)
         })
+        // A keystroke is a frame of a few dozen bytes: it must not wait for Nagle's algorithm.
+        .tcp_nodelay(true)
         .listen(listener)
         .map_err(|e| startup(&e))?
         // Stopping is driven by `shutdown`, so sockets get their 1001 before the server stops.
