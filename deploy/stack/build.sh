@@ -3,8 +3,8 @@
 #
 #   eval "$(deploy/stack/build.sh [SERVICE...])"    # exports TAG and IMAGE_PREFIX
 #
-# SERVICE is any of edge, migrate, grader, relay, api (default: all), plus flyway, built from
-# deploy/flyway/Dockerfile when its base image (FLYWAY_IMAGE, default flyway/flyway:10) is
+# SERVICE is any of edge, migrate, grader, relay, hub, api (default: all), plus flyway, built
+# from deploy/flyway/Dockerfile when its base image (FLYWAY_IMAGE, default flyway/flyway:10) is
 # available. Images are $IMAGE_PREFIX/<service>:$TAG (prefix default code-platform); with
 # PUSH=1 they are pushed, for swarms of several nodes.
 #
@@ -32,7 +32,7 @@ root=$PWD
 log() { printf '[build] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-ALL_SERVICES=(edge migrate grader relay api)
+ALL_SERVICES=(edge migrate grader relay hub api)
 IMAGE_PREFIX=${IMAGE_PREFIX:-code-platform}
 BASES=${BASES:-auto}
 VENDOR=${VENDOR:-1}

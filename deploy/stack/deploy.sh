@@ -50,7 +50,7 @@ export SANDBOX_TAG=${SANDBOX_IMAGE##*:}
 log "sandbox image $SANDBOX_IMAGE (must exist on every node that runs graders)"
 
 export IMAGE_PREFIX=${IMAGE_PREFIX:-code-platform}
-if [ -n "${TAG:-}" ] && docker image inspect "$IMAGE_PREFIX/api:$TAG" >/dev/null 2>&1; then
+if [ -n "${TAG:-}" ] && docker image inspect "$IMAGE_PREFIX/api:$TAG" "$IMAGE_PREFIX/hub:$TAG" >/dev/null 2>&1; then
     log "deploying the existing images tagged $TAG"
 else
     eval "$(bash deploy/stack/build.sh)"

@@ -6,8 +6,8 @@
 # update  a rolling update of the graders (`docker service update --force`) while jobs (two
 #         every 3 s, at least ten) are submitted during the update: each must be accepted
 # scale   graders 2 -> 3 (a job is graded), then back to 2
-# kill    `docker kill` one grader task's container and one api task's container: Swarm must
-#         replace each, and the student flow works afterwards
+# kill    `docker kill` one grader, one api and one hub task's container: Swarm must replace
+#         each, and the student flow (and the hub's, see smoke.sh) works afterwards
 #
 # Bounded in time; exits non-zero on the first failure.
 set -euo pipefail
@@ -46,7 +46,7 @@ drill_update() {
     while [ $wave -lt 5 ] || kill -0 "$update" 2>/dev/null; do
         wave=$((wave + 1))
         [ $wave -le 40 ] || break
-        CODE=$'import time\ntime.sleep(1.2)\nprint("Hello, World!")' TIMEOUT=300 \
+        CODE=$'import time\ntime.sleep(1.2)\nprint("Hello, World!")' TIMEOUT=300 HUB=0 \
             bash deploy/stack/smoke.sh --jobs 2 > "target/docker/drill-wave-$wave.log" 2>&1 &
         pids+=($!)
         sleep 3
@@ -88,7 +88,7 @@ drill_scale() {
 
 drill_kill() {
     local service container before
-    for service in grader api; do
+    for service in grader api hub; do
         before=$(running "$service")
         container=$(docker ps -q --filter "label=com.docker.swarm.service.name=${STACK}_$service" | head -n 1)
         [ -n "$container" ] || die "no running $service container"
@@ -100,7 +100,7 @@ drill_kill() {
         tasks "$service"
     done
     bash deploy/stack/smoke.sh | tail -n 1
-    say "kill: both killed tasks were replaced"
+    say "kill: every killed task was replaced"
 }
 
 steps=("$@")

@@ -7,10 +7,12 @@
 #   deploy/stack/update.sh SERVICE --rollback # back to the previous spec
 #
 # Replicas are replaced one at a time as docker-stack.yml's update_config says (start-first for
-# api, grader and relay: the new task must be healthy before an old one stops; stop-first for
-# the edge and the data services). A task that fails within the monitor window makes Swarm roll
-# the service back by itself; the script then exits 1. Graders finish the jobs they hold on
-# SIGTERM, and any job a stopped grader could not finish is claimed back by another.
+# api, grader, relay and hub: the new task must be healthy before an old one stops; stop-first
+# for the edge and the data services). A task that fails within the monitor window makes Swarm
+# roll the service back by itself; the script then exits 1. Graders finish the jobs they hold on
+# SIGTERM, and any job a stopped grader could not finish is claimed back by another; a stopping
+# hub closes its sockets with 1001 (clients reconnect to another replica) and writes its changed
+# documents to Postgres before it exits.
 # Note: a later deploy/stack/deploy.sh sets every service to the tag it deploys.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
