@@ -30,13 +30,7 @@ log() { printf '[deploy] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 # --- 1. the swarm ------------------------------------------------------------------------------
-state=$(docker info --format '{{.Swarm.LocalNodeState}}')
-if [ "$state" != active ]; then
-    addr=${ADVERTISE_ADDR:-127.0.0.1}
-    log "docker swarm init --advertise-addr $addr"
-    docker swarm init --advertise-addr "$addr" --listen-addr "$addr:2377" >/dev/null
-fi
-docker info --format '{{.Swarm.ControlAvailable}}' | grep -q true || die "this node is not a swarm manager"
+bash "$(dirname "$0")/swarm.sh"
 
 # --- 2. where the data lives ----------------------------------------------------------------------
 if ! docker node ls -q | xargs docker node inspect -f '{{index .Spec.Labels "code-platform.data"}}' | grep -q true; then

@@ -21,8 +21,7 @@ file=${1:-}
 shift
 only=("$@")
 
-docker info --format '{{.Swarm.ControlAvailable}}' 2>/dev/null | grep -q true \
-    || die "this node is not a swarm manager (deploy/stack/deploy.sh runs docker swarm init)"
+bash "$(dirname "$0")/swarm.sh"
 
 # newest_version NAME: the highest N of the secrets NAME_vN, or 0.
 newest_version() {
