@@ -73,7 +73,7 @@ use crate::live::log::DocumentLog;
 use crate::live::registry::{Registry, Timings};
 use crate::metrics::Metrics;
 use crate::settings::Settings;
-use crate::state::AppState;
+use crate::state::{AppState, WorkerRedis};
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use contracts::Keys;
@@ -156,9 +156,12 @@ impl Application {
             max_connections_per_user: settings.max_connections_per_user,
             sockets_per_user: Default::default(),
         });
+        let client =
+            redis::Client::open(settings.redis_url.expose_secret()).map_err(|e| startup(&e))?;
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(web::Data::new(WorkerRedis::new(client.clone())))
                 .configure(routes::configure)
         })
         // A keystroke is a frame of a few dozen bytes: it must not wait for Nagle's algorithm.

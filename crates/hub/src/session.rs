@@ -6,7 +6,7 @@ use crate::close::Close;
 use crate::live::document::{encode, LiveDocument, Peer, PeerId};
 use crate::live::log::Change;
 use crate::live::registry::OpenError;
-use crate::state::{AppState, Target};
+use crate::state::{AppState, Target, WorkerRedis};
 use crate::store::{projects, Access};
 use actix_web::web::Bytes;
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, ProtocolError};
@@ -28,6 +28,7 @@ const CLOSE_GRACE: Duration = Duration::from_secs(5);
 /// Serves one upgraded socket until it closes.
 pub async fn run(
     state: Arc<AppState>,
+    redis: Arc<WorkerRedis>,
     session: actix_ws::Session,
     messages: AggregatedMessageStream,
     target: Target,
@@ -44,6 +45,7 @@ pub async fn run(
         let mut socket = Socket {
             idle_deadline: tokio::time::Instant::now() + state.idle_timeout,
             state: state.clone(),
+            redis,
             session,
             messages,
             joined: None,
@@ -68,6 +70,7 @@ struct Joined {
 
 struct Socket {
     state: Arc<AppState>,
+    redis: Arc<WorkerRedis>,
     session: actix_ws::Session,
     messages: AggregatedMessageStream,
     joined: Option<Joined>,
@@ -262,21 +265,23 @@ impl Socket {
     }
 
     async fn append(&self, document: &LiveDocument, change: Change) -> Result<(), Close> {
-        self.state
-            .registry
-            .log()
-            .append(document.file, &change)
-            .await
-            .map(|_| ())
-            .map_err(|error| {
-                tracing::warn!(%error, "cannot append to the document log");
-                self.state
-                    .metrics
-                    .storage_errors
-                    .with_label_values(&["append"])
-                    .inc();
-                Close::Unavailable
-            })
+        let appended = async {
+            let mut connection = self.redis.connection().await?;
+            self.state
+                .registry
+                .log()
+                .append(&mut connection, document.file, &change)
+                .await
+        };
+        appended.await.map(|_| ()).map_err(|error| {
+            tracing::warn!(%error, "cannot append to the document log");
+            self.state
+                .metrics
+                .storage_errors
+                .with_label_values(&["append"])
+                .inc();
+            Close::Unavailable
+        })
     }
 
     async fn send(&mut self, frame: Bytes) -> Result<(), Close> {

@@ -4,6 +4,7 @@ use crate::live::registry::Registry;
 use crate::metrics::Metrics;
 use contracts::{FileId, ProjectId, UserId};
 use db::DbPool;
+use redis::aio::ConnectionManager;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -25,6 +26,31 @@ pub struct AppState {
     pub max_connections_per_user: usize,
     /// Open document sockets per user on this hub.
     pub sockets_per_user: Arc<Mutex<HashMap<UserId, usize>>>,
+}
+
+/// A Redis connection of one HTTP worker thread, opened on first use from that thread so that
+/// its I/O runs there: the sockets of a worker append their edits over it, pipelined, instead
+/// of through pooled connections whose I/O may run on another thread.
+pub struct WorkerRedis {
+    client: redis::Client,
+    connection: tokio::sync::OnceCell<ConnectionManager>,
+}
+
+impl WorkerRedis {
+    pub fn new(client: redis::Client) -> Self {
+        Self {
+            client,
+            connection: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The worker's connection; it reconnects on its own after Redis comes back.
+    pub async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
+        self.connection
+            .get_or_try_init(|| ConnectionManager::new(self.client.clone()))
+            .await
+            .cloned()
+    }
 }
 
 /// The document a socket asked for.

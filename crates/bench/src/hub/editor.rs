@@ -1,15 +1,19 @@
 //! One simulated editor: a y-protocols client on its own WebSocket with its own yrs document.
 //!
-//! Each edit inserts a few characters into the Y.Text "content" and, in the same transaction,
-//! sets the Y.Map "clock" key `e<index>` to the edit's sequence number. Servers may merge or
-//! re-encode updates, so receivers recognise edits by reading those keys after applying
-//! whatever arrives, not by matching bytes.
+//! Each editor types `CHUNK` characters at a time into the Y.Text "content", right after the
+//! last ones it typed, like a person writing their own paragraph. It inserts nothing else, so
+//! its yrs clock is exactly `CHUNK` × its edit count: servers may merge or re-encode updates,
+//! so receivers recognise edits by that clock in their state vector after applying whatever
+//! arrives, not by matching bytes. (A Y.Map counter set in the same transaction would break
+//! each editor's run of characters into one block per edit, and typing at one shared spot
+//! makes every receiver resolve conflicts against all edits the server has not delivered
+//! yet: both made the generator's CPU grow with the document or with the server's lag.)
 
 use anyhow::{bail, Context};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -21,17 +25,22 @@ use yrs::sync::{AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{
-    Any, Doc, GetString, Map, MapRef, Number, Out, ReadTxn, Text, TextRef, Transact, Update,
+    Assoc, ClientID, Doc, GetString, IndexScope, ReadTxn, StickyIndex, Text, TextRef, Transact,
+    Update, ID,
 };
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 const READ_BUFFER: usize = 4096;
 const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
+/// Characters per edit, all ASCII so each advances the editor's clock by one.
+const CHUNK: u32 = 3;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Shared by the editors of one room: when each of them sent each edit.
+/// Shared by the editors of one room: who they are and when each of them sent each edit.
 pub struct Room {
+    /// `clients[e]` is editor `e`'s yrs client id, known once it has connected.
+    clients: Vec<OnceLock<ClientID>>,
     /// `sent[e][n]` is when editor `e` sent its edit number `n + 1`.
     sent: Vec<Mutex<Vec<Instant>>>,
 }
@@ -39,6 +48,7 @@ pub struct Room {
 impl Room {
     pub fn new(editors: usize) -> Self {
         Self {
+            clients: (0..editors).map(|_| OnceLock::new()).collect(),
             sent: (0..editors).map(|_| Mutex::default()).collect(),
         }
     }
@@ -78,8 +88,8 @@ pub struct Editor {
     socket: Socket,
     doc: Doc,
     text: TextRef,
-    clock: MapRef,
-    keys: Vec<Arc<str>>,
+    /// The room's client ids, filled in when editing starts and everyone has connected.
+    peers: Vec<Option<ClientID>>,
     /// Highest sequence number applied so far from each editor of the room.
     seen: Vec<u64>,
     sequence: u64,
@@ -107,6 +117,7 @@ impl Editor {
             .with_context(|| format!("connecting to {url}"))?;
         let doc = Doc::new();
         let editors = room.sent.len();
+        let _ = room.clients[index].set(doc.client_id());
         let mut editor = Self {
             room_index,
             index,
@@ -114,9 +125,8 @@ impl Editor {
             tally,
             socket,
             text: doc.get_or_insert_text("content"),
-            clock: doc.get_or_insert_map("clock"),
             doc,
-            keys: (0..editors).map(|e| format!("e{e}").into()).collect(),
+            peers: vec![None; editors],
             seen: vec![0; editors],
             sequence: 0,
             latencies: Vec::new(),
@@ -152,6 +162,7 @@ impl Editor {
     /// Edits every interval from `start + phase` and applies what arrives until told to finish.
     pub async fn run(mut self, schedule: Arc<Schedule>, phase: Duration) -> Outcome {
         self.edit_until = schedule.edit_until;
+        self.peers = self.room.clients.iter().map(|c| c.get().copied()).collect();
         let first_edit = schedule.start + phase;
         let mut ticks = tokio::time::interval_at(first_edit.into(), schedule.interval);
         // Skipping keeps each editor on its staggered phase if the process falls behind.
@@ -211,11 +222,13 @@ impl Editor {
         let mut txn = self.doc.transact_mut();
         txn.apply_update(update).context("applying an update")?;
         let now = Instant::now();
+        let state = txn.state_vector();
         let mut delivered = 0;
         for other in (0..self.seen.len()).filter(|&e| e != self.index) {
-            let Some(latest) = self.clock.get(&txn, &self.keys[other]).and_then(sequence) else {
+            let Some(client) = self.peers[other] else {
                 continue;
             };
+            let latest = u64::from(state.get(&client) / CHUNK);
             let known = self.seen[other];
             if latest <= known {
                 continue;
@@ -239,21 +252,15 @@ impl Editor {
     }
 
     async fn edit(&mut self) -> anyhow::Result<()> {
-        self.sequence += 1;
-        // Three letters that differ per editor and per edit, so the texts show who typed what.
-        let start = self.index + 3 * self.sequence as usize;
-        let chunk: String = (start..start + 3)
+        // Letters that differ per editor and per edit, so the texts show who typed what.
+        let start = self.index + (CHUNK as usize) * self.sequence as usize;
+        let chunk: String = (start..start + CHUNK as usize)
             .map(|i| LETTERS[i % LETTERS.len()] as char)
             .collect();
         let update = {
             let mut txn = self.doc.transact_mut();
-            // At the start: yrs finds other indexes by walking the text, which made the
-            // generator's own CPU grow with the document. Editors typing at the same place
-            // also keeps servers resolving concurrent inserts.
-            self.text.insert(&mut txn, 0, &chunk);
-            let sequence = i64::try_from(self.sequence)?;
-            self.clock
-                .insert(&mut txn, self.keys[self.index].clone(), sequence);
+            let at = self.cursor(&txn);
+            self.text.insert(&mut txn, at, &chunk);
             txn.encode_update_v1()
         };
         // Recorded before sending: a fast server can deliver before `send` returns.
@@ -262,7 +269,20 @@ impl Editor {
             .expect("not poisoned")
             .push(Instant::now());
         self.tally.sent.fetch_add(1, Ordering::Relaxed);
+        self.sequence += 1;
         self.send(Message::Sync(SyncMessage::Update(update))).await
+    }
+
+    /// Just after this editor's last character, wherever others' typing has moved it; the
+    /// start of the text before its first edit.
+    fn cursor(&self, txn: &impl ReadTxn) -> u32 {
+        let Some(last) = (CHUNK as u64 * self.sequence).checked_sub(1) else {
+            return 0;
+        };
+        let last = ID::new(self.doc.client_id(), last as u32);
+        StickyIndex::new(IndexScope::Relative(last), Assoc::Before)
+            .get_offset(txn)
+            .map_or(0, |offset| offset.index)
     }
 
     /// The awareness state a browser announces on joining, so servers track one per editor.
@@ -298,14 +318,5 @@ fn decode(
         )),
         Frame::Close(close) => bail!("the server closed the socket: {close:?}"),
         _ => Ok(None),
-    }
-}
-
-/// Lib0 writes small integers as varints and others as floats; accept either.
-fn sequence(value: Out) -> Option<u64> {
-    match value {
-        Out::Any(Any::Number(Number::Int(n))) => u64::try_from(n).ok(),
-        Out::Any(Any::Number(Number::Float(f))) if f >= 0.0 => Some(f as u64),
-        _ => None,
     }
 }

@@ -39,6 +39,8 @@ pub struct Report {
     pub mean_text_len: usize,
     pub rss_before: u64,
     pub rss_after: u64,
+    /// Socket backlogs at the end of the edits, if the target's URLs name a port.
+    pub unread: Option<process::Unread>,
     pub server_cpu: Duration,
     pub generator_cpu: Duration,
     /// Everything else on the machine in the same window, e.g. a build running next to us.
@@ -115,6 +117,9 @@ pub async fn load(target: &Target, options: &Options) -> anyhow::Result<Report> 
     );
     tokio::time::sleep_until(schedule.edit_until.into()).await;
     let rss_after = process::rss(target.pid)?;
+    let unread = process::url_port(&(target.url_for)(0, 0))
+        .map(process::unread)
+        .transpose()?;
     let server_cpu = process::cpu_time(target.pid)? - server_cpu_start;
     let generator_cpu = process::own_cpu_time() - generator_cpu_start;
     let others_cpu =
@@ -156,6 +161,7 @@ pub async fn load(target: &Target, options: &Options) -> anyhow::Result<Report> 
         mean_text_len: observed.mean_text_len,
         rss_before,
         rss_after,
+        unread,
         server_cpu,
         generator_cpu,
         others_cpu,
@@ -255,6 +261,15 @@ impl fmt::Display for Report {
             self.memory_per_document() / 1024.0,
             self.editors
         )?;
+        if let Some(unread) = &self.unread {
+            writeln!(
+                f,
+                "unread in socket buffers at the end of the edits: by the server {:.1} KiB, \
+                 by the editors {:.1} KiB",
+                unread.by_server as f64 / 1024.0,
+                unread.by_clients as f64 / 1024.0
+            )?;
+        }
         write!(
             f,
             "CPU during the edit window: server {:.1} s ({:.0}% of one core), \

@@ -55,6 +55,49 @@ pub fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
+/// Bytes that arrived on established TCP connections to `port` but were not read yet, by the
+/// server and by its clients: whichever side is falling behind has the backlog.
+pub fn unread(port: u16) -> anyhow::Result<Unread> {
+    let mut unread = Unread::default();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        for line in std::fs::read_to_string(table)?.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let [_, local, remote, state, queues, ..] = fields[..] else {
+                continue;
+            };
+            const ESTABLISHED: &str = "01";
+            let Some((_, receive)) = queues.split_once(':') else {
+                continue;
+            };
+            let receive = u64::from_str_radix(receive, 16)?;
+            if state != ESTABLISHED {
+                continue;
+            } else if hex_port(local) == Some(port) {
+                unread.by_server += receive;
+            } else if hex_port(remote) == Some(port) {
+                unread.by_clients += receive;
+            }
+        }
+    }
+    Ok(unread)
+}
+
+#[derive(Default)]
+pub struct Unread {
+    pub by_server: u64,
+    pub by_clients: u64,
+}
+
+fn hex_port(address: &str) -> Option<u16> {
+    u16::from_str_radix(address.rsplit_once(':')?.1, 16).ok()
+}
+
+/// The explicit port of a `ws://host:port/...` URL.
+pub fn url_port(url: &str) -> Option<u16> {
+    let authority = url.split_once("://")?.1.split(['/', '?']).next()?;
+    authority.rsplit_once(':')?.1.parse().ok()
+}
+
 /// Resident set size of `pid` in bytes.
 pub fn rss(pid: u32) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;

@@ -87,12 +87,13 @@ impl Follower {
             let Some(document) = documents.get(&stream.key) else {
                 continue;
             };
-            for raw in &stream.ids {
+            for raw in stream.ids {
+                let id = raw.id.clone();
                 match Entry::parse(raw) {
                     Some(entry) => self.apply(document, entry).await,
                     None => {
-                        tracing::warn!(stream = %stream.key, id = %raw.id, "unreadable entry");
-                        if let Ok(id) = raw.id.parse() {
+                        tracing::warn!(stream = %stream.key, %id, "unreadable entry");
+                        if let Ok(id) = id.parse() {
                             document.advance(id);
                         }
                     }

@@ -6,6 +6,7 @@
 
 use contracts::{EntryId, FileId, Keys};
 use deadpool_redis::Pool;
+use redis::aio::ConnectionLike;
 use redis::streams::{StreamId, StreamRangeReply};
 use redis::{AsyncCommands, Value};
 use std::sync::Arc;
@@ -52,11 +53,11 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// Reads a stream entry; `None` for one this version does not understand.
-    pub fn parse(raw: &StreamId) -> Option<Entry> {
+    /// Reads a stream entry, taking its fields; `None` for one this version does not understand.
+    pub fn parse(mut raw: StreamId) -> Option<Entry> {
         let id = raw.id.parse().ok()?;
-        let bytes = |field: &str| match raw.map.get(field) {
-            Some(Value::BulkString(bytes)) => Some(bytes.clone()),
+        let mut bytes = |field: &str| match raw.map.remove(field) {
+            Some(Value::BulkString(bytes)) => Some(bytes),
             _ => None,
         };
         let origin = String::from_utf8(bytes(ORIGIN)?).ok()?;
@@ -135,9 +136,13 @@ impl DocumentLog {
         }
     }
 
-    /// Appends a change made through this hub and returns its entry id.
-    pub async fn append(&self, file: FileId, change: &Change) -> redis::RedisResult<EntryId> {
-        let mut connection = self.pool.get().await.map_err(pool_error)?;
+    /// Appends a change made through this hub over `connection` and returns its entry id.
+    pub async fn append<C: ConnectionLike>(
+        &self,
+        connection: &mut C,
+        file: FileId,
+        change: &Change,
+    ) -> redis::RedisResult<EntryId> {
         let id: String = redis::cmd("XADD")
             .arg(self.key(file))
             .arg("*")
@@ -147,7 +152,7 @@ impl DocumentLog {
             .arg(change.kind())
             .arg(BODY)
             .arg(change.body())
-            .query_async(&mut *connection)
+            .query_async(connection)
             .await?;
         id.parse().map_err(|_| {
             redis::RedisError::from((
@@ -159,8 +164,9 @@ impl DocumentLog {
 
     /// Announces a deletion and lets the log expire once every replica has had time to see it.
     pub async fn append_deleted(&self, file: FileId, keep_seconds: i64) -> redis::RedisResult<()> {
-        self.append(file, &Change::Deleted).await?;
         let mut connection = self.pool.get().await.map_err(pool_error)?;
+        self.append(&mut *connection, file, &Change::Deleted)
+            .await?;
         connection
             .expire::<_, ()>(self.key(file), keep_seconds)
             .await
@@ -177,7 +183,7 @@ impl DocumentLog {
         let reply: StreamRangeReply = connection
             .xrange_count(self.key(file), format!("({after}"), "+", count)
             .await?;
-        Ok(reply.ids.iter().filter_map(Entry::parse).collect())
+        Ok(reply.ids.into_iter().filter_map(Entry::parse).collect())
     }
 
     /// Removes entries before `synced` that are also older than `older_than_ms`.

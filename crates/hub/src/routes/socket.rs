@@ -6,7 +6,7 @@
 use super::caller::bearer;
 use crate::error::HubError;
 use crate::session;
-use crate::state::{AppState, Target};
+use crate::state::{AppState, Target, WorkerRedis};
 use actix_web::{web, HttpRequest, HttpResponse};
 use contracts::{FileId, ProjectId};
 use serde::Deserialize;
@@ -22,6 +22,7 @@ pub async fn upgrade(
     req: HttpRequest,
     body: web::Payload,
     state: web::Data<AppState>,
+    redis: web::Data<WorkerRedis>,
     path: web::Path<(i64, i64)>,
     query: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, HubError> {
@@ -43,6 +44,7 @@ pub async fn upgrade(
     // The message stream is tied to this worker's connection, so the task stays on it.
     actix_web::rt::spawn(session::run(
         state.into_inner(),
+        redis.into_inner(),
         socket,
         messages,
         target,
