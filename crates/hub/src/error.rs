@@ -29,7 +29,7 @@ pub enum HubError {
     Archive(#[from] archive::ArchiveError),
     #[error("{0}")]
     PayloadTooLarge(String),
-    #[error("`{0}` speaks WebSocket only")]
+    #[error("{0}")]
     NotWebSocket(String),
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),

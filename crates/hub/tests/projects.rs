@@ -268,6 +268,14 @@ async fn mistakes_get_json_errors_never_a_500() {
             "not_found",
         ),
         (
+            Method::GET,
+            format!("/hub/projects/{project}/docs/1"),
+            &student.1,
+            None,
+            400,
+            "not_websocket",
+        ),
+        (
             Method::PUT,
             format!("/hub/projects/{project}/members/{}", teacher.0),
             &student.1,

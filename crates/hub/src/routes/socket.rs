@@ -34,8 +34,9 @@ pub async fn upgrade(
         .into_inner()
         .token
         .or_else(|| bearer(&req).map(str::to_owned));
-    let (response, socket, messages) = actix_ws::handle(&req, body)
-        .map_err(|e| HubError::NotWebSocket(format!("{}: {e}", req.path())))?;
+    let (response, socket, messages) = actix_ws::handle(&req, body).map_err(|e| {
+        HubError::NotWebSocket(format!("`{}` speaks WebSocket only: {e}", req.path()))
+    })?;
     let limit = state.max_message_bytes;
     let messages = messages
         .max_frame_size(limit)
