@@ -5,11 +5,10 @@ use grader::Settings;
 use std::process::ExitCode;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    init_tracing();
+    settings::init_tracing();
     match serve().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -53,15 +52,4 @@ fn describe(error: &anyhow::Error) -> String {
         }
     }
     text
-}
-
-/// JSON logs when `LOG_FORMAT=json` (the stack), readable ones otherwise; `RUST_LOG` filters.
-fn init_tracing() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if std::env::var("LOG_FORMAT").is_ok_and(|f| f == "json") {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
 }

@@ -5,11 +5,10 @@ use anyhow::Context;
 use hub::settings::Settings;
 use hub::Application;
 use tokio::signal::unix::{signal, SignalKind};
-use tracing_subscriber::EnvFilter;
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
-    init_tracing();
+    settings::init_tracing();
     let settings = Settings::load()?;
     let listener = std::net::TcpListener::bind(&settings.listen)
         .with_context(|| format!("cannot listen on `listen` = {}", settings.listen))?;
@@ -28,15 +27,4 @@ async fn main() -> anyhow::Result<()> {
     });
     app.run_until_stopped().await?;
     Ok(())
-}
-
-/// JSON logs when `LOG_FORMAT=json` (the stack), readable ones otherwise; `RUST_LOG` filters.
-fn init_tracing() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if std::env::var("LOG_FORMAT").is_ok_and(|f| f == "json") {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
 }

@@ -100,7 +100,7 @@ impl Settings {
 
     fn check(&self) -> Result<(), SettingsError> {
         settings::require_min_len("jwt_secret", &self.jwt_secret, 32)?;
-        let positive: [(&'static str, u64); 13] = [
+        settings::require_positive(&[
             ("max_message_bytes", self.max_message_bytes as u64),
             (
                 "max_connections_per_user",
@@ -117,15 +117,7 @@ impl Settings {
             ("max_file_bytes", self.max_file_bytes as u64),
             ("max_template_bytes", self.max_template_bytes as u64),
             ("database_pool_size", self.database_pool_size as u64),
-        ];
-        for (key, value) in positive {
-            if value == 0 {
-                return Err(SettingsError::Rejected {
-                    key,
-                    problem: "must be greater than 0".into(),
-                });
-            }
-        }
+        ])?;
         if self.redis_pool_size < 2 {
             return Err(SettingsError::Rejected {
                 key: "redis_pool_size",

@@ -80,7 +80,7 @@ impl Settings {
 
     fn check(&self) -> Result<(), SettingsError> {
         settings::require_min_len("jwt_secret", &self.jwt_secret, 32)?;
-        let positive: [(&'static str, u64); 7] = [
+        settings::require_positive(&[
             ("auth_timeout_ms", self.auth_timeout_ms),
             ("heartbeat_interval_ms", self.heartbeat_interval_ms),
             ("idle_timeout_ms", self.idle_timeout_ms),
@@ -91,15 +91,7 @@ impl Settings {
                 "max_connections_per_user",
                 self.max_connections_per_user as u64,
             ),
-        ];
-        for (key, value) in positive {
-            if value == 0 {
-                return Err(SettingsError::Rejected {
-                    key,
-                    problem: "must be greater than 0".into(),
-                });
-            }
-        }
+        ])?;
         if self.redis_pool_size < 2 {
             return Err(SettingsError::Rejected {
                 key: "redis_pool_size",

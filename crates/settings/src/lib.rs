@@ -7,6 +7,9 @@
 //! - each file in the secrets directory (`/run/secrets`, or `SECRETS_DIR`) sets the key named
 //!   like the file, with surrounding whitespace trimmed, so `/run/secrets/jwt_secret` wins
 //!   over everything else.
+//!
+//! Logging is configured from the environment the same way for every service
+//! ([`init_tracing`]).
 
 use config::{Config, Environment, File, FileFormat};
 use serde::de::DeserializeOwned;
@@ -104,6 +107,30 @@ pub fn require_min_len(
         });
     }
     Ok(())
+}
+
+/// Rejects the first of `values` (setting name, value) that is zero.
+pub fn require_positive(values: &[(&'static str, u64)]) -> Result<(), SettingsError> {
+    match values.iter().find(|(_, value)| *value == 0) {
+        Some((key, _)) => Err(SettingsError::Rejected {
+            key,
+            problem: "must be greater than 0".into(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Installs the process's log subscriber: JSON lines when `LOG_FORMAT=json` (the stack),
+/// readable lines otherwise; `RUST_LOG` filters (default `info`).
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if std::env::var("LOG_FORMAT").is_ok_and(|format| format == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
 }
 
 #[cfg(test)]

@@ -36,9 +36,10 @@ pub async fn create(
     body: web::Json<NewEntry>,
 ) -> Result<HttpResponse, HubError> {
     let project = ProjectId(*project);
-    require(&state, project, &caller, Access::Write).await?;
+    let mut conn = state.db.get().await?;
+    require(&mut conn, project, &caller, Access::Write).await?;
     let path = ProjectPath::parse(&body.path)?;
-    let entry = files::create(&mut *state.db.get().await?, project, &path, body.directory).await?;
+    let entry = files::create(&mut conn, project, &path, body.directory).await?;
     Ok(HttpResponse::Created().json(entry))
 }
 
@@ -49,8 +50,9 @@ pub async fn read(
     caller: Caller,
 ) -> Result<HttpResponse, HubError> {
     let (project, file) = (ProjectId(path.0), FileId(path.1));
-    require(&state, project, &caller, Access::Read).await?;
-    let (entry, content) = files::content(&mut *state.db.get().await?, project, file).await?;
+    let mut conn = state.db.get().await?;
+    require(&mut conn, project, &caller, Access::Read).await?;
+    let (entry, content) = files::content(&mut conn, project, file).await?;
     Ok(HttpResponse::Ok().json(json!({"file": entry, "content": content})))
 }
 
@@ -63,9 +65,10 @@ pub async fn relocate(
     body: web::Json<Relocation>,
 ) -> Result<HttpResponse, HubError> {
     let (project, file) = (ProjectId(path.0), FileId(path.1));
-    require(&state, project, &caller, Access::Write).await?;
+    let mut conn = state.db.get().await?;
+    require(&mut conn, project, &caller, Access::Write).await?;
     let to = ProjectPath::parse(&body.path)?;
-    let entry = files::relocate(&mut *state.db.get().await?, project, file, &to).await?;
+    let entry = files::relocate(&mut conn, project, file, &to).await?;
     Ok(HttpResponse::Ok().json(entry))
 }
 
@@ -77,8 +80,9 @@ pub async fn delete(
     caller: Caller,
 ) -> Result<HttpResponse, HubError> {
     let (project, file) = (ProjectId(path.0), FileId(path.1));
-    require(&state, project, &caller, Access::Write).await?;
-    let deleted = files::delete(&mut *state.db.get().await?, project, file).await?;
+    let mut conn = state.db.get().await?;
+    require(&mut conn, project, &caller, Access::Write).await?;
+    let deleted = files::delete(&mut conn, project, file).await?;
     let log = state.registry.log();
     for gone in deleted {
         log.append_deleted(gone, DELETED_LOG_SECONDS).await?;

@@ -7,18 +7,18 @@ use crate::store::projects::{self, ProjectRow};
 use crate::store::{files, Access};
 use actix_web::{web, HttpResponse};
 use contracts::{CourseId, ProjectId, UserId};
+use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
 use serde_json::json;
 
 /// The project and the caller's access, if it is at least `needed`.
 pub async fn require(
-    state: &AppState,
+    conn: &mut AsyncPgConnection,
     project: ProjectId,
     caller: &Caller,
     needed: Access,
 ) -> Result<(ProjectRow, Access), HubError> {
-    let mut conn = state.db.get().await?;
-    match projects::access(&mut conn, project, caller.id()).await? {
+    match projects::access(conn, project, caller.id()).await? {
         (row, Some(access)) if access >= needed => Ok((row, access)),
         (_, Some(_)) => Err(HubError::Forbidden(
             "read-only access to this project".into(),
@@ -54,8 +54,9 @@ pub async fn get(
     caller: Caller,
 ) -> Result<HttpResponse, HubError> {
     let project = ProjectId(*project);
-    let (row, access) = require(&state, project, &caller, Access::Read).await?;
-    let tree = files::tree(&mut *state.db.get().await?, project).await?;
+    let mut conn = state.db.get().await?;
+    let (row, access) = require(&mut conn, project, &caller, Access::Read).await?;
+    let tree = files::tree(&mut conn, project).await?;
     Ok(HttpResponse::Ok().json(json!({"project": row.view(access), "files": tree})))
 }
 
@@ -80,13 +81,14 @@ pub async fn grant(
             body.access
         ))
     })?;
-    let row = require_owner(&state, project, &caller).await?;
+    let mut conn = state.db.get().await?;
+    let row = require_owner(&mut conn, project, &caller).await?;
     if member.0 == row.owner_id {
         return Err(HubError::Invalid(
             "the owner always has write access".into(),
         ));
     }
-    projects::grant(&mut *state.db.get().await?, project, member, access).await?;
+    projects::grant(&mut conn, project, member, access).await?;
     Ok(HttpResponse::Ok().json(json!({"user_id": member, "access": access})))
 }
 
@@ -97,8 +99,9 @@ pub async fn revoke(
     caller: Caller,
 ) -> Result<HttpResponse, HubError> {
     let (project, member) = (ProjectId(path.0), UserId(path.1));
-    require_owner(&state, project, &caller).await?;
-    if projects::revoke(&mut *state.db.get().await?, project, member).await? {
+    let mut conn = state.db.get().await?;
+    require_owner(&mut conn, project, &caller).await?;
+    if projects::revoke(&mut conn, project, member).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(HubError::NotFound("member of this project"))
@@ -106,11 +109,11 @@ pub async fn revoke(
 }
 
 async fn require_owner(
-    state: &AppState,
+    conn: &mut AsyncPgConnection,
     project: ProjectId,
     caller: &Caller,
 ) -> Result<ProjectRow, HubError> {
-    let (row, _) = require(state, project, caller, Access::Read).await?;
+    let (row, _) = require(conn, project, caller, Access::Read).await?;
     if row.owner_id != caller.id().0 {
         return Err(HubError::Forbidden(
             "only the project's owner shares it".into(),

@@ -7,6 +7,7 @@ use crate::state::AppState;
 use crate::store::{projects, templates};
 use actix_web::{web, HttpResponse};
 use contracts::CourseId;
+use diesel_async::AsyncPgConnection;
 use futures_util::StreamExt;
 use serde_json::json;
 
@@ -19,7 +20,8 @@ pub async fn upload(
     mut body: web::Payload,
 ) -> Result<HttpResponse, HubError> {
     let course = CourseId(*course);
-    require_teacher(&state, course, &caller).await?;
+    // The connection is not held while the body arrives and is unpacked.
+    require_teacher(&mut *state.db.get().await?, course, &caller).await?;
     let limit = state.archive_limits.max_archive_bytes;
     let mut bytes = web::BytesMut::new();
     while let Some(chunk) = body.next().await {
@@ -36,8 +38,9 @@ pub async fn upload(
     let entries = web::block(move || archive::unpack(&bytes, &limits))
         .await
         .map_err(|e| HubError::Internal(e.to_string()))??;
-    templates::replace(&mut *state.db.get().await?, course, &entries).await?;
-    let listed = templates::list(&mut *state.db.get().await?, course).await?;
+    let mut conn = state.db.get().await?;
+    templates::replace(&mut conn, course, &entries).await?;
+    let listed = templates::list(&mut conn, course).await?;
     Ok(HttpResponse::Ok().json(json!({ "entries": listed })))
 }
 
@@ -48,21 +51,21 @@ pub async fn list(
     caller: Caller,
 ) -> Result<HttpResponse, HubError> {
     let course = CourseId(*course);
-    require_teacher(&state, course, &caller).await?;
-    let listed = templates::list(&mut *state.db.get().await?, course).await?;
+    let mut conn = state.db.get().await?;
+    require_teacher(&mut conn, course, &caller).await?;
+    let listed = templates::list(&mut conn, course).await?;
     Ok(HttpResponse::Ok().json(json!({ "entries": listed })))
 }
 
 async fn require_teacher(
-    state: &AppState,
+    conn: &mut AsyncPgConnection,
     course: CourseId,
     caller: &Caller,
 ) -> Result<(), HubError> {
-    let mut conn = state.db.get().await?;
-    if projects::teaches(&mut conn, course, caller.id()).await? {
+    if projects::teaches(conn, course, caller.id()).await? {
         return Ok(());
     }
-    let exists = projects::course_exists(&mut conn, course).await?;
+    let exists = projects::course_exists(conn, course).await?;
     Err(if exists {
         HubError::Forbidden("only the course's teachers manage its template".into())
     } else {
