@@ -1,56 +1,12 @@
-//! Who is calling: the `Caller` extractor verifies the bearer token, and password hashing
-//! runs off the async runtime (argon2 is deliberately slow).
+//! Passwords (hashed off the async runtime: argon2 is deliberately slow) and the teacher
+//! check; who is calling is [`http_edge::Caller`].
 
 use crate::error::ApiError;
-use crate::state::AppState;
-use actix_web::dev::Payload;
-use actix_web::{http::header, web, FromRequest, HttpRequest};
+use actix_web::web;
 use argon2::password_hash::{rand_core::OsRng, SaltString};
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
-use contracts::UserId;
-use std::future::{ready, Ready};
-use tokens::{Claims, Role};
 
-/// The authenticated caller of a request.
-#[derive(Clone, Debug)]
-pub struct Caller(pub Claims);
-
-impl Caller {
-    pub fn id(&self) -> UserId {
-        self.0.sub
-    }
-
-    pub fn is_teacher(&self) -> bool {
-        self.0.role == Role::Teacher
-    }
-}
-
-impl FromRequest for Caller {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
-    }
-}
-
-fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or(ApiError::MissingToken)?;
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or(ApiError::MissingToken)?;
-    Ok(Caller(state.tokens.verify(token)?))
-}
+pub use http_edge::Caller;
 
 /// Hashes a password with argon2id and a random salt.
 pub async fn hash_password(password: String) -> Result<String, ApiError> {

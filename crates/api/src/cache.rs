@@ -1,8 +1,15 @@
 //! Cache-aside for hot reads: JSON values in Redis with a TTL, deleted by every write that
 //! changes them. A Redis failure never fails a read; it only costs a database query.
+//!
+//! Besides the generic [`Cache::get_or_load`], the reads and invalidations shared by the
+//! routes and the results recorder live here, so neither reaches into the other.
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::routes::views::AssignmentView;
+use crate::store;
+use contracts::{AssignmentId, CourseId, Keys, UserId};
+use db::DbPool;
 use deadpool_redis::redis::AsyncCommands;
 use deadpool_redis::Pool;
 use serde::de::DeserializeOwned;
@@ -62,6 +69,41 @@ impl Cache {
         if let Err(error) = deleted.await {
             tracing::error!(%error, ?keys, "cache invalidation failed; entries expire by TTL");
         }
+    }
+
+    /// The assignment `id` with its tests, cached; callers strip what the user may not see.
+    pub async fn assignment(
+        &self,
+        keys: &Keys,
+        db: &DbPool,
+        id: AssignmentId,
+    ) -> Result<AssignmentView, ApiError> {
+        self.get_or_load(&keys.cache_assignment(id), || async {
+            let mut conn = db.get().await?;
+            store::assignments::by_id(&mut conn, id.0)
+                .await?
+                .map(AssignmentView::full)
+                .ok_or(ApiError::NotFound("assignment"))
+        })
+        .await
+    }
+
+    /// Forgets the cached reads a change to the assignment `id` of `course` affects.
+    pub async fn forget_assignment(&self, keys: &Keys, id: AssignmentId, course: CourseId) {
+        self.invalidate(&[
+            keys.cache_assignment(id),
+            keys.cache_course_assignments(course),
+        ])
+        .await;
+    }
+
+    /// Forgets the cached reads a change to `user`'s submissions of `assignment` affects.
+    pub async fn forget_submissions(&self, keys: &Keys, user: UserId, assignment: &AssignmentView) {
+        self.invalidate(&[
+            keys.cache_submissions(user, assignment.id),
+            keys.cache_progress(user, assignment.course_id),
+        ])
+        .await;
     }
 
     async fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {

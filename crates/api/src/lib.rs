@@ -17,22 +17,26 @@ pub mod settings;
 pub mod state;
 pub mod store;
 
-use crate::error::{ApiError, ErrorBody, ErrorDetail};
+use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::state::AppState;
 use actix_files::Files;
-use actix_web::body::MessageBody;
-use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
-use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers, Next};
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use contracts::keys::GRADERS_GROUP;
 use contracts::{RuntimeCatalog, Streams};
+use http_edge::{Edge, Readiness};
 use secrecy::ExposeSecret;
 use std::net::TcpListener;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+/// How long stopping waits for requests in flight.
+const SHUTDOWN_TIMEOUT_SECONDS: u64 = 10;
 
 /// A configured api, bound to its listener, not yet serving.
 pub struct Application {
@@ -62,14 +66,25 @@ impl Application {
             None => RuntimeCatalog::builtin(),
         };
         let streams = Streams::new(redis, settings.stream_max_len);
-        let state = AppState::from_settings(&settings, db, streams, runtimes, Metrics::new());
+        let registry = http_edge::Metrics::new("api");
+        let metrics = Metrics::new(&registry);
+        let state = AppState::from_settings(&settings, db, streams, runtimes, metrics);
+        let edge = web::Data::new(
+            Edge::new(
+                registry,
+                Readiness::new()
+                    .with_postgres(state.db.clone())
+                    .with_redis(state.streams.pool().clone()),
+            )
+            .with_tokens(state.tokens.clone())
+            .before_scrape(sample_backlog(&state)),
+        );
 
         let shutdown = CancellationToken::new();
         let consumer = format!("api-{}-{}", hostname(), std::process::id());
         let results = tokio::spawn(results::consume(
             state.clone(),
-            consumer,
-            Duration::from_millis(settings.result_claim_idle_ms),
+            results::options(&settings, consumer),
             shutdown.clone(),
         ));
 
@@ -83,12 +98,10 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
-                .wrap(
-                    ErrorHandlers::new()
-                        .handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed),
-                )
-                .wrap(from_fn(record_request))
-                .configure(|cfg| routes::configure(cfg, max_body))
+                .app_data(edge.clone())
+                .wrap(from_fn(http_edge::request::middleware))
+                .configure(|cfg| http_edge::configure(cfg, max_body))
+                .configure(routes::configure)
                 .configure(|cfg| {
                     if serve_ui {
                         cfg.service(Files::new("/", &web_dir).index_file("index.html"));
@@ -97,8 +110,10 @@ impl Application {
         })
         .listen(listener)
         .map_err(|e| ApiError::Startup(e.to_string()))?
-        .shutdown_timeout(10)
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
         .run();
+        http_edge::shutdown::stop_server_on(shutdown.clone(), server.handle());
         Ok(Self {
             server,
             port,
@@ -112,7 +127,13 @@ impl Application {
         self.port
     }
 
-    /// Serves until the server is stopped (SIGINT/SIGTERM), then stops the results consumer.
+    /// Cancelling this token stops the api: the server finishes its requests and the results
+    /// consumer its event.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serves until [`Application::shutdown_token`] is cancelled.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         self.shutdown.cancel();
@@ -121,50 +142,22 @@ impl Application {
     }
 }
 
-/// Counts and times every request under its route pattern (not the raw path, which would
-/// make one series per id).
-async fn record_request(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let started = Instant::now();
-    let metrics = req
-        .app_data::<web::Data<AppState>>()
-        .map(|state| state.metrics.clone());
-    let method = req.method().to_string();
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
-    let response = next.call(req).await?;
-    if let Some(metrics) = metrics {
-        let status = response.status().as_u16().to_string();
-        metrics
-            .http_requests
-            .with_label_values(&[&method, &route, &status])
-            .inc();
-        metrics
-            .http_duration
-            .with_label_values(&[&method, &route])
-            .observe(started.elapsed().as_secs_f64());
-    }
-    Ok(response)
-}
-
-/// actix answers a known path with an unknown method by itself; give it the JSON body too.
-fn method_not_allowed<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let body = ErrorBody {
-        error: ErrorDetail {
-            code: "method_not_allowed".into(),
-            message: format!("{} is not allowed here", res.request().method()),
-            field: None,
-        },
-    };
-    let mut response = HttpResponse::MethodNotAllowed();
-    if let Some(allow) = res.headers().get(actix_web::http::header::ALLOW) {
-        response.insert_header((actix_web::http::header::ALLOW, allow.clone()));
-    }
-    let response = response.json(body);
-    Ok(ErrorHandlerResponse::Response(
-        res.into_response(response).map_into_right_body(),
-    ))
+/// Samples the graders' backlog for `api_queue_backlog_jobs` before each scrape.
+fn sample_backlog(state: &AppState) -> http_edge::ScrapeHook {
+    let (streams, keys, gauge) = (
+        state.streams.clone(),
+        state.keys.clone(),
+        state.metrics.queue_backlog.clone(),
+    );
+    Arc::new(move || {
+        let (streams, stream, gauge) = (streams.clone(), keys.submissions(), gauge.clone());
+        Box::pin(async move {
+            let sampled = streams.backlog(&stream, GRADERS_GROUP);
+            if let Ok(Ok(backlog)) = tokio::time::timeout(Duration::from_secs(2), sampled).await {
+                gauge.set(backlog as i64);
+            }
+        })
+    })
 }
 
 fn hostname() -> String {

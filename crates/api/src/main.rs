@@ -1,4 +1,4 @@
-//! Starts the api: settings, tracing, then [`api::Application`] until SIGTERM.
+//! Starts the api: settings, tracing, then [`api::Application`] until SIGTERM/SIGINT.
 
 use anyhow::Context;
 use api::settings::Settings;
@@ -12,6 +12,7 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     tracing::info!(address = %settings.listen, "api listening");
     let app = Application::build(settings, listener).await?;
+    http_edge::shutdown::cancel_on_signals(app.shutdown_token())?;
     app.run_until_stopped().await?;
     Ok(())
 }

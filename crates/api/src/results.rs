@@ -1,70 +1,105 @@
-//! Records what the graders report. Reads the `results` stream in consumer group `api` (each
-//! event is recorded by one api replica), takes over events left pending by a replica that
-//! died, and acknowledges an event only once it is in the database. Recording is idempotent,
-//! so an event delivered twice leaves one verdict.
+//! Records what the graders report: the handler of the `results` stream's consumer (group
+//! `api`, so each event is recorded by one api replica). The generic [`contracts::consumer`]
+//! reads, takes over events left pending by a replica that died, and acknowledges an event
+//! once it is in the database. Recording is idempotent and indifferent to order (a `grading`
+//! after the verdict changes nothing), so an event delivered twice leaves one verdict and a
+//! few events are recorded at once.
+//!
+//! An event Postgres refuses is retried and, after `result_max_deliveries` deliveries, moved to
+//! `results:dead`; while the database cannot be reached at all, events wait without using up
+//! their deliveries.
 
 use crate::error::ApiError;
-use crate::routes::{assignments, submissions};
+use crate::settings::Settings;
 use crate::state::AppState;
 use crate::store;
 use crate::store::submissions::Finished;
+use contracts::consumer::{Consumer, DeadEnd, Handler, Options, Outcome, Received};
 use contracts::keys::API_GROUP;
-use contracts::{Delivery, ResultEvent, ResultKind};
+use contracts::{Delivery, ResultEvent, ResultKind, MESSAGE_VERSION};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-const BATCH: usize = 64;
-const BLOCK: Duration = Duration::from_secs(2);
-const RETRY_PAUSE: Duration = Duration::from_secs(1);
+/// Events recorded at once.
+const SLOTS: usize = 4;
+/// How long one read of the stream waits for events.
+const READ_BLOCK: Duration = Duration::from_secs(2);
 
-/// Runs until `shutdown` is cancelled.
-pub async fn consume(
-    state: AppState,
-    consumer: String,
-    claim_idle: Duration,
-    shutdown: CancellationToken,
-) {
-    let stream = state.keys.results();
-    while !shutdown.is_cancelled() {
-        let round = async {
-            state.streams.ensure_group(&stream, API_GROUP, "0").await?;
-            let mut deliveries = state
-                .streams
-                .claim_stale(&stream, API_GROUP, &consumer, claim_idle, BATCH)
-                .await?;
-            deliveries.extend(
-                state
-                    .streams
-                    .read_group(&stream, API_GROUP, &consumer, BATCH, BLOCK)
-                    .await?,
-            );
-            for delivery in deliveries {
-                handle(&state, delivery).await?;
-            }
-            Ok::<_, ApiError>(())
-        };
-        let outcome = tokio::select! {
-            outcome = round => outcome,
-            () = shutdown.cancelled() => break,
-        };
-        if let Err(error) = outcome {
-            tracing::error!(%error, "recording results failed; retrying");
-            tokio::time::sleep(RETRY_PAUSE).await;
-        }
+/// How the results consumer named `consumer` reads, per `settings`.
+pub fn options(settings: &Settings, consumer: String) -> Options {
+    Options {
+        concurrency: SLOTS,
+        max_deliveries: settings.result_max_deliveries,
+        claim_idle: Duration::from_millis(settings.result_claim_idle_ms),
+        read_block: READ_BLOCK,
+        ..Options::new(API_GROUP, consumer)
     }
 }
 
-async fn handle(state: &AppState, delivery: Delivery<ResultEvent>) -> Result<(), ApiError> {
-    let stream = state.keys.results();
-    match delivery.message {
-        Ok(event) => record(state, &event).await?,
-        // Nothing can ever record it; keeping it pending would only block the group.
-        Err(error) => {
-            tracing::error!(id = %delivery.id, %error, "undecodable result event dropped")
+/// Records result events until `shutdown` is cancelled, then finishes the ones in flight.
+pub async fn consume(state: AppState, options: Options, shutdown: CancellationToken) {
+    let consumer = Consumer::new(state.streams.clone(), state.keys.results(), options);
+    let tally = consumer.run(Arc::new(Recorder::new(state)), shutdown).await;
+    tracing::info!(?tally, "stopped recording results");
+}
+
+/// The handler that stores one result event.
+pub struct Recorder {
+    state: AppState,
+}
+
+impl Recorder {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+impl Handler<ResultEvent> for Recorder {
+    type Failure = ApiError;
+
+    async fn handle(&self, received: Received<'_, ResultEvent>) -> Outcome<ApiError> {
+        let event = received.message;
+        if event.v != MESSAGE_VERSION {
+            let problem = format!("result event version {} is not supported", event.v);
+            return Outcome::GiveUp(ApiError::Internal(problem));
+        }
+        match record(&self.state, event).await {
+            Ok(()) => Outcome::Done,
+            Err(error) if is_unavailable(&error) => Outcome::Unavailable(error),
+            Err(error) => Outcome::Retry(error),
         }
     }
-    state.streams.ack(&stream, API_GROUP, &delivery.id).await?;
-    Ok(())
+
+    async fn on_dead_letter(
+        &self,
+        delivery: &Delivery<ResultEvent>,
+        cause: &DeadEnd<'_, ApiError>,
+    ) -> Result<(), ApiError> {
+        let submission_id = delivery.message.as_ref().ok().map(|e| e.submission_id.0);
+        tracing::error!(entry = %delivery.id, ?submission_id, reason = %cause,
+            "result event not recorded; it is kept on the dead-letter stream");
+        self.state
+            .metrics
+            .results_recorded
+            .with_label_values(&["dead_letter"])
+            .inc();
+        Ok(())
+    }
+}
+
+/// Whether `error` means the database cannot be reached at all, rather than that it refused
+/// this event.
+fn is_unavailable(error: &ApiError) -> bool {
+    matches!(
+        error,
+        ApiError::Unavailable { .. }
+            | ApiError::Database(DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection,
+                _
+            ))
+    )
 }
 
 /// Stores one event and forgets the cached reads it changes.
@@ -129,9 +164,53 @@ async fn record(state: &AppState, event: &ResultEvent) -> Result<(), ApiError> {
             status = label,
             "result recorded"
         );
-        if let Ok(assignment) = assignments::cached(state, event.assignment_id).await {
-            submissions::invalidate(state, event.user_id, &assignment).await;
+        let cached = state
+            .cache
+            .assignment(&state.keys, &state.db, event.assignment_id)
+            .await;
+        if let Ok(assignment) = cached {
+            state
+                .cache
+                .forget_submissions(&state.keys, event.user_id, &assignment)
+                .await;
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(kind: DatabaseErrorKind, message: &str) -> ApiError {
+        ApiError::Database(DieselError::DatabaseError(
+            kind,
+            Box::new(message.to_owned()),
+        ))
+    }
+
+    #[test]
+    fn a_refused_event_uses_up_a_delivery_and_a_lost_database_does_not() {
+        // What Postgres says to a feedback with a NUL byte in it: retrying cannot help.
+        let nul = refused(
+            DatabaseErrorKind::Unknown,
+            "invalid byte sequence for encoding \"UTF8\": 0x00",
+        );
+        assert!(!is_unavailable(&nul));
+        assert!(!is_unavailable(&refused(
+            DatabaseErrorKind::CheckViolation,
+            "violates check constraint"
+        )));
+
+        assert!(is_unavailable(&refused(
+            DatabaseErrorKind::ClosedConnection,
+            "connection closed"
+        )));
+        let pool = db::pool("postgres://nobody@127.0.0.1:1/none", 1).unwrap();
+        let no_connection = tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async { pool.get().await.map(drop) })
+            .unwrap_err();
+        assert!(is_unavailable(&ApiError::from(no_connection)));
+    }
 }

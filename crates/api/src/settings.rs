@@ -4,7 +4,8 @@
 use serde::Deserialize;
 use settings::{SecretString, SettingsError};
 
-const DEFAULTS: &str = r#"
+/// Built-in defaults; every other layer overrides them.
+pub const DEFAULTS: &str = r#"
 listen = "127.0.0.1:8080"
 key_prefix = "cp:"
 token_lifetime_minutes = 720
@@ -17,6 +18,7 @@ stream_max_len = 100000
 db_pool_size = 16
 redis_pool_size = 32
 result_claim_idle_ms = 30000
+result_max_deliveries = 5
 web_dir = "web"
 "#;
 
@@ -45,6 +47,8 @@ pub struct Settings {
     pub redis_pool_size: usize,
     /// A result entry pending this long at a dead api replica is taken over.
     pub result_claim_idle_ms: u64,
+    /// Deliveries after which a result event the database refuses is dead-lettered.
+    pub result_max_deliveries: u64,
     /// The web UI's static files, served at `/`; the UI is left out when the folder is missing.
     pub web_dir: String,
     /// WebSocket URL of the relay as browsers reach it; the UI uses `/ws` on its own origin
@@ -61,24 +65,7 @@ impl Settings {
     pub fn load() -> Result<Self, SettingsError> {
         let settings: Self = settings::load("API", DEFAULTS)?;
         settings::require_min_len("jwt_secret", &settings.jwt_secret, 32)?;
+        settings::require_positive(&[("result_max_deliveries", settings.result_max_deliveries)])?;
         Ok(settings)
-    }
-
-    /// The built-in defaults with the given connection strings and a fixed test secret, for
-    /// tests and benchmarks that start the service in-process.
-    pub fn for_tests(database_url: &str, redis_url: &str, key_prefix: &str) -> Self {
-        let text = format!(
-            "{DEFAULTS}\ndatabase_url = {database_url:?}\nredis_url = {redis_url:?}\n\
-             jwt_secret = \"test-secret-test-secret-test-secret!\"\n"
-        );
-        let mut settings: Self = settings::load_from(
-            "API_TEST",
-            &text,
-            None,
-            std::path::Path::new("/nonexistent"),
-        )
-        .expect("the defaults are complete");
-        settings.key_prefix = key_prefix.to_owned();
-        settings
     }
 }

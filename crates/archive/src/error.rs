@@ -36,6 +36,23 @@ pub enum ArchiveError {
 }
 
 impl ArchiveError {
+    /// Every code [`ArchiveError::code`] can return.
+    pub const CODES: &'static [&'static str] = &[
+        "archive_too_large",
+        "unknown_format",
+        "corrupt_archive",
+        "unsupported_archive",
+        "unsafe_path",
+        "link_not_allowed",
+        "special_file_not_allowed",
+        "too_many_entries",
+        "file_too_large",
+        "total_too_large",
+        "not_text",
+        "duplicate_path",
+        "empty_archive",
+    ];
+
     /// A stable snake_case code for API clients; never changes once published.
     pub fn code(&self) -> &'static str {
         match self {
@@ -84,7 +101,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_are_distinct() {
+    fn codes_are_distinct_and_listed() {
         let errors = [
             ArchiveError::TooLarge { size: 2, limit: 1 },
             ArchiveError::UnknownFormat,
@@ -119,8 +136,10 @@ mod tests {
             ArchiveError::Empty,
         ];
         let mut codes: Vec<_> = errors.iter().map(ArchiveError::code).collect();
+        assert!(codes.iter().all(|code| ArchiveError::CODES.contains(code)));
         codes.sort();
         codes.dedup();
         assert_eq!(codes.len(), errors.len());
+        assert_eq!(ArchiveError::CODES.len(), errors.len());
     }
 }

@@ -1,15 +1,17 @@
 //! The grading benchmark: submit-to-verdict latency of the whole pipeline against a bare
-//! `docker run --rm` of the same image, and cached against uncached list reads.
+//! `docker run --rm` of the same image, and cached against uncached list reads. The services
+//! are the test kit's: a grader and two apis (list cache on, list cache off) on one scratch
+//! database and key prefix, so both apis read the same rows.
 
 use crate::stats::Summary;
 use anyhow::{bail, Context};
 use contracts::{Keys, ResultKind, Streams, Verdict};
-use db::scratch::ScratchDatabase;
 use futures_util::{stream, StreamExt};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use testkit::{spawn, Scratch, Service};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -22,70 +24,37 @@ pub struct Options {
     pub list_seconds: usize,
 }
 
-/// The sandbox image: `SANDBOX_IMAGE`, or whatever the build script prints.
-fn sandbox_image() -> anyhow::Result<String> {
-    if let Ok(image) = std::env::var("SANDBOX_IMAGE") {
-        return Ok(image);
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/sandbox/build.sh");
-    let output = std::process::Command::new("bash").arg(script).output()?;
-    if !output.status.success() {
-        bail!(
-            "{script} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let stdout = String::from_utf8(output.stdout)?;
-    Ok(stdout
-        .lines()
-        .last()
-        .context("no image printed")?
-        .trim()
-        .to_owned())
-}
-
-struct Platform {
-    base: String,
-    client: reqwest::Client,
-}
-
-impl Platform {
-    async fn start(database: &str, redis: &str, prefix: &str, cache: bool) -> anyhow::Result<Self> {
-        let mut settings = api::settings::Settings::for_tests(database, redis, prefix);
+/// The api, with its list cache on or off; the queue never refuses the bench's submissions.
+async fn start_api(scratch: &Scratch, cache: bool) -> Service {
+    spawn::api(scratch, |settings| {
         settings.cache_enabled = cache;
         settings.max_queue_backlog = 1_000_000;
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        let app = api::Application::build(settings, listener).await?;
-        let base = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
-        Ok(Self {
-            base,
-            client: reqwest::Client::new(),
-        })
-    }
+    })
+    .await
+}
 
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> anyhow::Result<Value> {
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await?;
-        let status = response.status();
-        let text = response.text().await?;
-        if !status.is_success() {
-            bail!("{path}: {status} {text}");
-        }
-        Ok(serde_json::from_str(&text)?)
+/// One call to the api; its JSON answer, or an error naming the path and status.
+async fn call(
+    api: &Service,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
+    let mut request = api.http.request(method, api.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
     }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await?;
+    let status = response.status();
+    let text = response.text().await?;
+    if !status.is_success() {
+        bail!("{path}: {status} {text}");
+    }
+    Ok(serde_json::from_str(&text)?)
 }
 
 /// When each submission's verdict appeared on the results stream.
@@ -135,48 +104,36 @@ impl Verdicts {
 }
 
 pub async fn run(options: Options) -> anyhow::Result<()> {
-    let database_url = crate::env_or(
-        "DATABASE_URL",
-        "postgres://platform@127.0.0.1:5432/platform",
-    );
-    let redis_url = crate::env_or("REDIS_URL", "redis://127.0.0.1:6379");
-    let image = sandbox_image()?;
-    let database = ScratchDatabase::create(&database_url).await?;
-    let scratch = contracts::scratch::ScratchPrefix::new(&redis_url, "bench");
-    let prefix = scratch.prefix().to_owned();
-    let keys = Keys::new(prefix.clone());
-    let streams = Streams::new(contracts::redis_pool(&redis_url, 8)?, 100_000);
-
-    let platform = Platform::start(database.url(), &redis_url, &prefix, true).await?;
+    let image = testkit::sandbox::image();
+    let scratch = Scratch::new("bench").await;
+    let api = start_api(&scratch, true).await;
+    let grader = spawn::grader(&scratch, |settings| {
+        settings.concurrency = options.concurrency;
+    })
+    .await;
     let stop = CancellationToken::new();
-    let grader = start_grader(
-        &redis_url,
-        &prefix,
-        &image,
-        options.concurrency,
-        stop.clone(),
-    )?;
     let verdicts = Arc::new(Verdicts::default());
     tokio::spawn(
         verdicts
             .clone()
-            .watch(streams.clone(), keys.clone(), stop.clone()),
+            .watch(scratch.streams(), scratch.keys(), stop.clone()),
     );
 
-    let token = platform
-        .call(reqwest::Method::POST, "/api/auth/guest", None, None)
-        .await?["token"]
+    let token = call(&api, reqwest::Method::POST, "/api/auth/guest", None, None).await?["token"]
         .as_str()
         .context("no token")?
         .to_owned();
-    let courses = platform
-        .call(reqwest::Method::GET, "/api/courses", Some(&token), None)
-        .await?;
+    let courses = call(
+        &api,
+        reqwest::Method::GET,
+        "/api/courses",
+        Some(&token),
+        None,
+    )
+    .await?;
     let course = courses[0]["id"].as_i64().context("no course")?;
     let list_path = format!("/api/courses/{course}/assignments");
-    let list = platform
-        .call(reqwest::Method::GET, &list_path, Some(&token), None)
-        .await?;
+    let list = call(&api, reqwest::Method::GET, &list_path, Some(&token), None).await?;
     let first = list["assignments"][0]["id"]
         .as_i64()
         .context("no assignment")?;
@@ -184,14 +141,14 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 
     let submit_one = || async {
         let started = Instant::now();
-        let created = platform
-            .call(
-                reqwest::Method::POST,
-                &submit_path,
-                Some(&token),
-                Some(json!({"code": CORRECT_SOLUTION})),
-            )
-            .await?;
+        let created = call(
+            &api,
+            reqwest::Method::POST,
+            &submit_path,
+            Some(&token),
+            Some(json!({"code": CORRECT_SOLUTION})),
+        )
+        .await?;
         let id = created["id"].as_i64().context("no id")?;
         let (at, verdict) = verdicts.wait(id).await?;
         anyhow::ensure!(
@@ -231,9 +188,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         .collect::<Result<_, _>>()?;
     let bare = Summary::of(runs, started.elapsed());
 
-    let mine = platform
-        .call(reqwest::Method::GET, &submit_path, Some(&token), None)
-        .await?;
+    let mine = call(&api, reqwest::Method::GET, &submit_path, Some(&token), None).await?;
     let recorded = mine.as_array().map_or(0, |all| {
         all.iter().filter(|s| s["verdict"] == "accepted").count()
     });
@@ -242,11 +197,11 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         "reading the assignment list for {} s each, cached and uncached…",
         options.list_seconds
     );
-    let uncached_platform = Platform::start(database.url(), &redis_url, &prefix, false).await?;
+    let uncached_api = start_api(&scratch, false).await;
     let readers = options.concurrency * 4;
     let window = Duration::from_secs(options.list_seconds as u64);
-    let cached = read_for(&platform, &list_path, &token, readers, window).await?;
-    let uncached = read_for(&uncached_platform, &list_path, &token, readers, window).await?;
+    let cached = read_for(&api, &list_path, &token, readers, window).await?;
+    let uncached = read_for(&uncached_api, &list_path, &token, readers, window).await?;
 
     println!(
         "\n== grading: {} correct submissions, concurrency {}, image {image}",
@@ -276,34 +231,14 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     );
 
     stop.cancel();
-    grader.await??;
+    uncached_api.stop().await;
+    api.stop().await;
+    grader.stop().await;
     Ok(())
 }
 
 fn ratio(a: Duration, b: Duration) -> f64 {
     a.as_secs_f64() / b.as_secs_f64()
-}
-
-fn start_grader(
-    redis_url: &str,
-    prefix: &str,
-    image: &str,
-    concurrency: usize,
-    stop: CancellationToken,
-) -> anyhow::Result<tokio::task::JoinHandle<Result<(), grader::GraderError>>> {
-    let tag = image.rsplit_once(':').map_or(image, |(_, tag)| tag);
-    let text = format!("{}\nsandbox_tag = {tag:?}\n", grader::settings::DEFAULTS);
-    let mut settings: grader::Settings = settings::load_from(
-        "BENCH_GRADER",
-        &text,
-        None,
-        std::path::Path::new("/nonexistent"),
-    )?;
-    settings.redis_url = redis_url.to_owned().into();
-    settings.key_prefix = prefix.to_owned();
-    settings.concurrency = concurrency;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(tokio::spawn(grader::run(settings, listener, stop)))
 }
 
 /// One `docker run --rm` of the sandbox image doing nothing, with no network like the grader.
@@ -329,7 +264,7 @@ async fn bare_docker_run(image: &str) -> anyhow::Result<Duration> {
 
 /// `readers` clients reading `path` in a loop for `window`.
 async fn read_for(
-    platform: &Platform,
+    api: &Service,
     path: &str,
     token: &str,
     readers: usize,
@@ -340,9 +275,7 @@ async fn read_for(
         let mut samples = Vec::new();
         while started.elapsed() < window {
             let begun = Instant::now();
-            platform
-                .call(reqwest::Method::GET, path, Some(token), None)
-                .await?;
+            call(api, reqwest::Method::GET, path, Some(token), None).await?;
             samples.push(begun.elapsed());
         }
         Ok::<_, anyhow::Error>(samples)

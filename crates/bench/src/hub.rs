@@ -71,7 +71,7 @@ async fn reference() -> anyhow::Result<(Server, Target)> {
 }
 
 /// The hub, measured after the reference with the same options and compared with it.
-async fn hub(options: &Options) -> anyhow::Result<Option<(Server, Target, ours::Scratch)>> {
+async fn hub(options: &Options) -> anyhow::Result<Option<(Server, Target, testkit::Scratch)>> {
     ours::start(options.rooms).await.map(Some)
 }
 

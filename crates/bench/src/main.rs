@@ -17,11 +17,6 @@ mod stats;
 
 use anyhow::{bail, Context};
 
-/// The environment variable `name`, or `default`.
-pub fn env_or(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
-
 fn flag(args: &[String], name: &str, default: usize) -> anyhow::Result<usize> {
     match args.iter().position(|a| a == name) {
         Some(i) => args

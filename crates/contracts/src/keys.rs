@@ -5,13 +5,13 @@
 //! |---|---|---|---|
 //! | `{p}submissions` | stream of [`SubmissionJob`] | api | grader (group `graders`) |
 //! | `{p}results` | stream of [`ResultEvent`] | grader | api (group `api`), relay |
-//! | `{p}submissions:dead` | stream of dead-lettered jobs | grader | operators |
-//! | `{p}cancelled:{submission}` | string, expires | api | grader |
+//! | `{p}{stream}:dead` ([`TypedStream::dead_letters`]) | stream of [`DeadLetter`](crate::messages::DeadLetter): entries the group gave up on (`{p}submissions:dead`, `{p}results:dead`) | the stream's [`consumer`](crate::consumer) | operators |
+//! | `{p}cancelled:{submission}` | string, expires ([`cancellation`](crate::cancellation)) | api | grader |
 //! | `{p}cache:…` | strings (JSON), expire | api | api |
-//! | `{p}hub:doc:{file}` | stream: the update and awareness log of one live document | hub | hub |
+//! | `{p}hub:doc:{file}` | stream: the update and awareness log of one live document ([`doclog`](crate::doclog)) | hub | hub |
 //! | `{p}hub:wake:{instance}` | stream: wakes one hub's log follower when its documents change | hub | hub |
 
-use crate::messages::{DeadLetter, ResultEvent, SubmissionJob};
+use crate::messages::{ResultEvent, SubmissionJob};
 use crate::streams::TypedStream;
 use crate::{AssignmentId, CourseId, FileId, SubmissionId, UserId};
 
@@ -47,11 +47,6 @@ impl Keys {
     /// Grading progress and verdicts.
     pub fn results(&self) -> TypedStream<ResultEvent> {
         TypedStream::new(format!("{}results", self.prefix))
-    }
-
-    /// Jobs that failed too often, kept for operators.
-    pub fn dead_letters(&self) -> TypedStream<DeadLetter> {
-        TypedStream::new(format!("{}submissions:dead", self.prefix))
     }
 
     /// Set when a student deletes a submission that is not graded yet.

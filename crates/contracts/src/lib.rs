@@ -1,17 +1,21 @@
 //! The contracts between the services: the messages on the Redis Streams, the names of every
-//! Redis key, the runtime catalogue and the small Streams client every service uses.
+//! Redis key, the runtime catalogue, the small Streams client every service uses and the one
+//! consumer ([`consumer`]) every service that reads a stream in a group runs.
 //!
 //! Nothing outside this crate spells a stream name, a key or a message field, so a change to
 //! the wire format is a change here, checked by the round-trip tests below.
 
+pub mod cancellation;
+pub mod consumer;
+pub mod doclog;
 pub mod entry_id;
 pub mod ids;
 pub mod keys;
 pub mod messages;
 pub mod runtimes;
-pub mod scratch;
 pub mod streams;
 
+pub use consumer::{Consumer, DeadEnd, Handler, Outcome, Received};
 pub use entry_id::{EntryId, InvalidEntryId};
 pub use ids::{AssignmentId, CourseId, FileId, ProjectId, SubmissionId, UserId};
 pub use keys::Keys;

@@ -47,10 +47,13 @@ impl TestCase {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
     /// CPU and wall time allowed for each test, in milliseconds.
+    #[cfg_attr(feature = "openapi", schema(minimum = 100, maximum = 30000))]
     pub time_ms: u32,
     /// Memory for the submission's process, in MiB.
+    #[cfg_attr(feature = "openapi", schema(minimum = 16, maximum = 1024))]
     pub memory_mb: u32,
     /// Output the submission may print per test, in KiB.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4096))]
     pub output_kb: u32,
 }
 
@@ -168,15 +171,17 @@ pub enum ResultKind {
     },
 }
 
-/// A job moved off the submissions stream after too many failed attempts.
+/// An entry a consumer gave up on (it failed too often, or can never be handled), moved to the
+/// dead-letter stream `<stream>:dead` by [`crate::consumer`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadLetter {
     pub v: u16,
-    /// The entry id it had on the submissions stream.
+    /// The entry id it had on its stream.
     pub original_id: String,
     /// The raw payload, kept even when it could not be decoded.
     pub payload: String,
     pub reason: String,
+    /// Deliveries it had when it was given up.
     pub attempts: u64,
     pub dead_at: DateTime<Utc>,
 }

@@ -1,6 +1,7 @@
 //! A small typed client for the Redis Streams the services talk through: publish, consumer
 //! groups (read, claim back, acknowledge) and plain reads for fan-out readers.
 
+use crate::messages::DeadLetter;
 use deadpool_redis::redis::{self, AsyncConnectionConfig, Value};
 use deadpool_redis::{Manager, Pool, PoolError};
 use redis::streams::{
@@ -43,6 +44,11 @@ impl<M> TypedStream<M> {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// The stream `<name>:dead` that keeps the entries a consumer of this stream gave up on.
+    pub fn dead_letters(&self) -> TypedStream<DeadLetter> {
+        TypedStream::new(format!("{}:dead", self.name))
+    }
 }
 
 /// One entry read from a stream. `message` is an error when the payload could not be decoded;
@@ -72,6 +78,15 @@ pub enum StreamError {
     Encode(#[from] serde_json::Error),
     #[error("invalid Redis URL: {0}")]
     Url(String),
+}
+
+impl StreamError {
+    /// Whether Redis answered that the stream or its consumer group is gone (`NOGROUP`, or
+    /// `UNBLOCKED` for a read blocked when its key was deleted): the key was deleted, or Redis
+    /// lost its data, so the group has to be created again.
+    pub fn is_missing_group(&self) -> bool {
+        matches!(self, StreamError::Redis(e) if matches!(e.code(), Some("NOGROUP" | "UNBLOCKED")))
+    }
 }
 
 /// A connection pool whose connections tolerate blocking stream reads.
@@ -152,7 +167,8 @@ impl Streams {
         }
     }
 
-    /// Reads up to `count` new entries for `consumer`, waiting up to `block`.
+    /// Reads up to `count` new entries for `consumer`, waiting up to `block` (not at all when
+    /// `block` is zero; Redis's own `BLOCK 0` would wait for ever).
     pub async fn read_group<M: DeserializeOwned>(
         &self,
         stream: &TypedStream<M>,
@@ -162,14 +178,16 @@ impl Streams {
         block: Duration,
     ) -> Result<Vec<Delivery<M>>, StreamError> {
         let mut conn = self.pool.get().await?;
-        let reply: Option<StreamReadReply> = redis::cmd("XREADGROUP")
-            .arg("GROUP")
+        let mut read = redis::cmd("XREADGROUP");
+        read.arg("GROUP")
             .arg(group)
             .arg(consumer)
             .arg("COUNT")
-            .arg(count)
-            .arg("BLOCK")
-            .arg(block.as_millis() as u64)
+            .arg(count);
+        if !block.is_zero() {
+            read.arg("BLOCK").arg(block.as_millis().max(1) as u64);
+        }
+        let reply: Option<StreamReadReply> = read
             .arg("STREAMS")
             .arg(stream.name())
             .arg(">")
@@ -302,13 +320,40 @@ impl Streams {
         Ok(())
     }
 
-    /// How many times the pending entry `id` has been delivered (0 if it is not pending).
+    /// Sets how many times the pending entry `id` counts as delivered, without delivering it
+    /// (`XCLAIM … RETRYCOUNT`): a delivery that failed for reasons of the consumer's own is
+    /// given back. The entry's idle time starts again from zero.
+    pub async fn set_delivery_count<M>(
+        &self,
+        stream: &TypedStream<M>,
+        group: &str,
+        consumer: &str,
+        id: &str,
+        deliveries: u64,
+    ) -> Result<(), StreamError> {
+        let mut conn = self.pool.get().await?;
+        let _: Value = redis::cmd("XCLAIM")
+            .arg(stream.name())
+            .arg(group)
+            .arg(consumer)
+            .arg(0)
+            .arg(id)
+            .arg("RETRYCOUNT")
+            .arg(deliveries)
+            .arg("JUSTID")
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// How many times the entry `id` has been delivered; `None` when it is not pending (it was
+    /// acknowledged, or never read).
     pub async fn delivery_count<M>(
         &self,
         stream: &TypedStream<M>,
         group: &str,
         id: &str,
-    ) -> Result<u64, StreamError> {
+    ) -> Result<Option<u64>, StreamError> {
         let mut conn = self.pool.get().await?;
         let reply: StreamPendingCountReply = redis::cmd("XPENDING")
             .arg(stream.name())
@@ -321,7 +366,7 @@ impl Streams {
         Ok(reply
             .ids
             .first()
-            .map_or(0, |pending| pending.times_delivered as u64))
+            .map(|pending| pending.times_delivered as u64))
     }
 
     /// Acknowledges a processed entry.

@@ -5,7 +5,6 @@
 pub mod migrations;
 pub mod models;
 pub mod schema;
-pub mod scratch;
 
 use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;

@@ -1,6 +1,8 @@
-//! The grader's one error type. Every failure is either the grader's infrastructure (Redis,
-//! Docker, the sandbox image), which is retried and never blamed on the student, or a job
-//! that cannot be graded at all, which is dead-lettered at once.
+//! The grader's one error type. Every failure is either the grader's infrastructure, never
+//! blamed on the student, or a job that cannot be graded at all, which is dead-lettered at
+//! once. Infrastructure that is down (Redis, the Docker daemon) costs the job no attempt; a
+//! failure of Docker or the sandbox image with the daemon up is retried until the job's
+//! deliveries run out.
 
 use contracts::StreamError;
 use std::path::PathBuf;
@@ -40,6 +42,15 @@ impl GraderError {
         !matches!(
             self,
             GraderError::UnknownRuntime(_) | GraderError::UnsupportedVersion(_)
+        )
+    }
+
+    /// Whether the grader's own backing services are down (Redis, the Docker daemon): the job
+    /// is not to blame and the attempt does not count.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            GraderError::Redis(_) | GraderError::DockerUnavailable(_)
         )
     }
 
@@ -93,6 +104,10 @@ mod tests {
             "sandbox image code-platform/sandbox:xyz is missing: run deploy/sandbox/build.sh"
         );
         assert!(err.is_retryable());
+        assert!(
+            !err.is_unavailable(),
+            "a missing image uses up the job's attempts"
+        );
         assert!(!err.student_reason().contains("xyz"));
     }
 }

@@ -3,7 +3,8 @@
 //! then the verdict on the `results` stream. It owns nothing durable and holds no database
 //! credentials; Redis and the Docker socket are all it talks to.
 //!
-//! - [`queue`]: the consumer loop (read, take over stale jobs, acknowledge, dead-letter);
+//! - [`queue`]: grading one job, as the handler of the generic Streams consumer of
+//!   `contracts` (which reads, takes over stale jobs, acknowledges and dead-letters);
 //! - [`sandbox`]: the container lifecycle and the protocol with the runner in the image;
 //! - [`verdict`]: what a run means for the student;
 //! - [`routes`] and [`metrics`]: `/healthz`, `/readyz`, `/metrics`.
@@ -42,18 +43,19 @@ pub async fn run(
 ) -> Result<(), GraderError> {
     settings.validate()?;
     let catalog = load_catalog(&settings)?;
-    let consumer = settings.consumer_name();
+    let consumer_name = settings.consumer_name();
     let pool = contracts::redis_pool(
         settings.redis_url.expose_secret(),
         settings.concurrency * 2 + 4,
     )?;
     let streams = Streams::new(pool, settings.stream_max_len);
     let keys = Keys::new(settings.key_prefix.clone());
-    let metrics = Metrics::new();
+    let registry = http_edge::Metrics::new("grader");
+    let metrics = Metrics::new(&registry);
     let docker = DockerClient::new(settings.docker_host.clone());
     let sandbox = Sandbox {
         docker: docker.clone(),
-        grader: consumer.clone(),
+        grader: consumer_name.clone(),
         tag: settings.sandbox_tag.clone(),
         allowance: settings.deadline_allowance(),
         max_deadline: settings.deadline_max(),
@@ -74,10 +76,9 @@ pub async fn run(
         keys: keys.clone(),
         docker: docker.clone(),
         images,
-        metrics: metrics.clone(),
-        runtime: tokio::runtime::Handle::current(),
+        backlog: metrics.queue_backlog.clone(),
     };
-    let server = routes::serve(listener, probe)?;
+    let server = routes::serve(listener, probe, registry)?;
     let server_handle = server.handle();
     let server_task = tokio::spawn(server);
     let janitor = tokio::spawn(sandbox::janitor::run(
@@ -88,18 +89,12 @@ pub async fn run(
         shutdown.clone(),
     ));
 
-    let context = Arc::new(queue::Context {
-        streams,
-        keys,
-        consumer,
-        catalog,
-        sandbox,
-        metrics,
-        concurrency: settings.concurrency,
-        max_attempts: settings.max_attempts,
-        claim_idle: settings.claim_idle(),
-    });
-    queue::consume(context, shutdown.clone()).await;
+    let consumer = queue::consumer(streams.clone(), &keys, &settings, consumer_name);
+    tracing::info!(consumer = %consumer.options().consumer, slots = settings.concurrency,
+        "consuming submissions");
+    let grader = queue::Grader::new(streams, keys, catalog, sandbox, metrics, shutdown.clone());
+    let tally = consumer.run(Arc::new(grader), shutdown.clone()).await;
+    tracing::info!(?tally, "stopped consuming submissions");
 
     shutdown.cancel();
     if let Err(e) = janitor.await {

@@ -3,7 +3,6 @@
 use anyhow::Context;
 use grader::Settings;
 use std::process::ExitCode;
-use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
@@ -24,17 +23,9 @@ async fn serve() -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on `listen` = {}", settings.listen))?;
     tracing::info!(address = %listener.local_addr()?, "serving /healthz, /readyz, /metrics");
 
+    // On SIGTERM/SIGINT the grader stops taking jobs and finishes the ones in flight.
     let shutdown = CancellationToken::new();
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let on_signal = shutdown.clone();
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = terminate.recv() => tracing::info!("SIGTERM: finishing jobs in flight"),
-            _ = interrupt.recv() => tracing::info!("SIGINT: finishing jobs in flight"),
-        }
-        on_signal.cancel();
-    });
+    http_edge::shutdown::cancel_on_signals(shutdown.clone())?;
 
     grader::run(settings, listener, shutdown).await?;
     Ok(())

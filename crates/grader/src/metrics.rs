@@ -1,10 +1,8 @@
-//! The grader's Prometheus metrics, in a registry of their own (so several graders in one test
-//! process do not share counters), rendered as text by `/metrics`.
+//! The grader's own Prometheus series, registered in its registry (one per grader, so several
+//! graders in one test process do not share counters) that `/metrics` renders.
 
 use contracts::Verdict;
-use prometheus::{
-    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
-};
+use prometheus::{Histogram, IntCounter, IntCounterVec, IntGauge};
 
 /// Buckets from 50 ms to about 100 s: container start-up through the slowest submissions.
 const SECONDS_BUCKETS: &[f64] = &[
@@ -14,7 +12,6 @@ const SECONDS_BUCKETS: &[f64] = &[
 /// Every metric the grader exports.
 #[derive(Clone)]
 pub struct Metrics {
-    registry: Registry,
     /// `grader_jobs_in_flight`: jobs being graded now.
     pub jobs_in_flight: IntGauge,
     /// `grader_verdicts_total{verdict}`: graded jobs by verdict.
@@ -38,78 +35,45 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new() -> Self {
-        let registry = Registry::new();
-        let seconds = |name: &str, help: &str| {
-            let opts = HistogramOpts::new(name, help).buckets(SECONDS_BUCKETS.to_vec());
-            Histogram::with_opts(opts).expect("valid histogram")
-        };
+    pub fn new(registry: &http_edge::Metrics) -> Self {
         let metrics = Self {
-            jobs_in_flight: IntGauge::new("grader_jobs_in_flight", "Jobs being graded now")
-                .expect("valid gauge"),
-            verdicts: IntCounterVec::new(
-                Opts::new("grader_verdicts_total", "Graded jobs by verdict"),
+            jobs_in_flight: registry.gauge("jobs_in_flight", "Jobs being graded now"),
+            verdicts: registry.counter_vec(
+                "verdicts_total",
+                "Graded jobs by verdict",
                 &["verdict"],
-            )
-            .expect("valid counter"),
-            grading_seconds: seconds(
-                "grader_grading_seconds",
+            ),
+            grading_seconds: registry.histogram(
+                "grading_seconds",
                 "Time from taking a job to publishing its verdict",
+                SECONDS_BUCKETS,
             ),
-            queue_wait_seconds: seconds(
-                "grader_queue_wait_seconds",
+            queue_wait_seconds: registry.histogram(
+                "queue_wait_seconds",
                 "Time from enqueueing a job to a grader taking it",
+                SECONDS_BUCKETS,
             ),
-            container_start_seconds: seconds(
-                "grader_container_start_seconds",
+            container_start_seconds: registry.histogram(
+                "container_start_seconds",
                 "Time to create and start a sandbox container",
+                SECONDS_BUCKETS,
             ),
-            failures: IntCounterVec::new(
-                Opts::new("grader_failures_total", "Failed attempts by cause"),
-                &["kind"],
-            )
-            .expect("valid counter"),
-            dead_letters: IntCounter::new("grader_dead_letters_total", "Jobs dead-lettered")
-                .expect("valid counter"),
-            cancelled: IntCounter::new("grader_cancelled_total", "Jobs of deleted submissions")
-                .expect("valid counter"),
-            containers_reaped: IntCounter::new(
-                "grader_containers_reaped_total",
+            failures: registry.counter_vec("failures_total", "Failed attempts by cause", &["kind"]),
+            dead_letters: registry.counter("dead_letters_total", "Jobs dead-lettered"),
+            cancelled: registry.counter("cancelled_total", "Jobs of deleted submissions"),
+            containers_reaped: registry.counter(
+                "containers_reaped_total",
                 "Abandoned sandbox containers removed by the janitor",
-            )
-            .expect("valid counter"),
-            queue_backlog: IntGauge::new(
-                "grader_queue_backlog_jobs",
+            ),
+            queue_backlog: registry.gauge(
+                "queue_backlog_jobs",
                 "Jobs on the submissions stream not yet acknowledged",
-            )
-            .expect("valid gauge"),
-            registry,
+            ),
         };
-        for collector in metrics.collectors() {
-            metrics
-                .registry
-                .register(collector)
-                .expect("metric names are unique");
-        }
         for verdict in ALL_VERDICTS {
             metrics.verdicts.with_label_values(&[verdict.as_str()]);
         }
         metrics
-    }
-
-    fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
-        vec![
-            Box::new(self.jobs_in_flight.clone()),
-            Box::new(self.verdicts.clone()),
-            Box::new(self.grading_seconds.clone()),
-            Box::new(self.queue_wait_seconds.clone()),
-            Box::new(self.container_start_seconds.clone()),
-            Box::new(self.failures.clone()),
-            Box::new(self.dead_letters.clone()),
-            Box::new(self.cancelled.clone()),
-            Box::new(self.containers_reaped.clone()),
-            Box::new(self.queue_backlog.clone()),
-        ]
     }
 
     /// Counts one verdict.
@@ -120,19 +84,6 @@ impl Metrics {
     /// Counts one failed attempt.
     pub fn failure(&self, kind: &str) {
         self.failures.with_label_values(&[kind]).inc();
-    }
-
-    /// The Prometheus text exposition of every metric.
-    pub fn render(&self) -> String {
-        TextEncoder::new()
-            .encode_to_string(&self.registry.gather())
-            .unwrap_or_else(|e| format!("# encoding failed: {e}\n"))
-    }
-}
-
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -153,10 +104,11 @@ mod tests {
 
     #[test]
     fn renders_every_verdict_and_histogram() {
-        let metrics = Metrics::new();
+        let registry = http_edge::Metrics::new("grader");
+        let metrics = Metrics::new(&registry);
         metrics.verdict(Verdict::Accepted);
         metrics.grading_seconds.observe(0.7);
-        let text = metrics.render();
+        let text = registry.render();
         assert!(
             text.contains("grader_verdicts_total{verdict=\"accepted\"} 1"),
             "{text}"

@@ -1,45 +1,52 @@
-//! The grader's HTTP endpoints: `/healthz` (the process is up), `/readyz` (Redis, Docker and
-//! every sandbox image are there) and `/metrics` (Prometheus text).
+//! The grader's HTTP endpoints, all from the shared edge: `/healthz`, `/readyz` (Redis, Docker
+//! and every sandbox image are there) and `/metrics`.
 //!
-//! Actix runs handlers on its own worker runtime; the checks themselves are spawned on the
+//! Actix runs handlers on its own worker runtime; the probes themselves are spawned on the
 //! grader's main runtime, where the Redis pool and the Docker client live.
 
-use crate::metrics::Metrics;
 use crate::sandbox::docker::DockerClient;
 use actix_web::dev::Server;
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
 use contracts::keys::GRADERS_GROUP;
 use contracts::{Keys, Streams};
-use serde_json::{json, Map, Value};
+use http_edge::{Edge, Readiness};
+use prometheus::IntGauge;
 use std::future::Future;
 use std::net::TcpListener;
-use std::time::Duration;
+use std::sync::Arc;
+use tokio::runtime::Handle;
 
-/// Longest a readiness check or a metrics query may take.
-const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+/// Largest HTTP body the grader reads: it takes none.
+const MAX_BODY_BYTES: usize = 1024;
 
 /// What the endpoints look at.
-#[derive(Clone)]
 pub struct Probe {
     pub streams: Streams,
     pub keys: Keys,
     pub docker: DockerClient,
     /// Every image the runtime catalogue needs, with this grader's tag.
     pub images: Vec<String>,
-    pub metrics: Metrics,
-    /// The grader's main runtime.
-    pub runtime: tokio::runtime::Handle,
+    /// `grader_queue_backlog_jobs`, sampled at scrape time.
+    pub backlog: IntGauge,
 }
 
 /// The HTTP server on `listener` (not started until awaited or spawned).
-pub fn serve(listener: TcpListener, probe: Probe) -> std::io::Result<Server> {
-    let probe = web::Data::new(probe);
+pub fn serve(
+    listener: TcpListener,
+    probe: Probe,
+    registry: http_edge::Metrics,
+) -> std::io::Result<Server> {
+    let main = Handle::current();
+    let probe = Arc::new(probe);
+    let edge = web::Data::new(
+        Edge::new(registry, readiness(&probe, &main)).before_scrape(sample_backlog(probe, main)),
+    );
     let server = HttpServer::new(move || {
         App::new()
-            .app_data(probe.clone())
-            .route("/healthz", web::get().to(healthz))
-            .route("/readyz", web::get().to(readyz))
-            .route("/metrics", web::get().to(metrics))
+            .app_data(edge.clone())
+            .wrap(from_fn(http_edge::request::middleware))
+            .configure(|cfg| http_edge::configure(cfg, MAX_BODY_BYTES))
     })
     .workers(1)
     .disable_signals()
@@ -49,94 +56,74 @@ pub fn serve(listener: TcpListener, probe: Probe) -> std::io::Result<Server> {
     Ok(server)
 }
 
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "ok" }))
+/// Runs `check` on the main runtime.
+fn on_main<T, F>(main: &Handle, check: F) -> impl Future<Output = Result<T, String>> + Send
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T, String>> + Send + 'static,
+{
+    let task = main.spawn(check);
+    async move { task.await.map_err(|e| format!("check failed: {e}"))? }
 }
 
-async fn readyz(probe: web::Data<Probe>) -> HttpResponse {
-    let checked = probe.clone();
-    let report = on_main(&probe, async move { readiness(&checked).await }).await;
-    let report = report.unwrap_or_else(|problem| json!({ "ready": false, "error": problem }));
-    if report["ready"] == Value::Bool(true) {
-        HttpResponse::Ok().json(report)
+fn readiness(probe: &Arc<Probe>, main: &Handle) -> Readiness {
+    let (redis, docker, images) = (probe.clone(), probe.clone(), probe.clone());
+    let (main_redis, main_docker, main_images) = (main.clone(), main.clone(), main.clone());
+    Readiness::new()
+        .with("redis", move || {
+            let pool = redis.streams.pool().clone();
+            on_main(&main_redis, async move {
+                let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+                redis::cmd("PING")
+                    .query_async::<String>(&mut conn)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .with("docker", move || {
+            let docker = docker.docker.clone();
+            on_main(&main_docker, async move {
+                docker.ping().await.map_err(|e| e.to_string())
+            })
+        })
+        .with("images", move || {
+            let probe = images.clone();
+            on_main(&main_images, async move { missing_images(&probe).await })
+        })
+}
+
+/// Every sandbox image is present; else which are not, and why.
+async fn missing_images(probe: &Probe) -> Result<(), String> {
+    let mut problems = Vec::new();
+    for image in &probe.images {
+        if let Err(error) = probe.docker.require_image(image).await {
+            tracing::error!(image, %error, "not ready");
+            problems.push(format!("{image}: {error}"));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
     } else {
-        HttpResponse::ServiceUnavailable().json(report)
+        Err(problems.join("; "))
     }
 }
 
-async fn readiness(probe: &Probe) -> Value {
-    let redis = match redis_ping(&probe.streams).await {
-        Ok(()) => "ok".to_owned(),
-        Err(e) => e,
-    };
-    let (docker, images) = match probe.docker.ping().await {
-        Ok(()) => {
-            let mut images = Map::new();
-            for image in &probe.images {
-                let state = match probe.docker.require_image(image).await {
-                    Ok(()) => "ok".to_owned(),
-                    Err(e) => e.to_string(),
-                };
-                images.insert(image.clone(), Value::String(state));
-            }
-            ("ok".to_owned(), images)
-        }
-        Err(e) => (e.to_string(), Map::new()),
-    };
-    let ready = redis == "ok"
-        && docker == "ok"
-        && !images.is_empty()
-        && images.values().all(|state| state == "ok");
-    for (image, state) in &images {
-        if state != "ok" {
-            tracing::error!(image, problem = %state, "not ready");
-        }
-    }
-    json!({ "ready": ready, "redis": redis, "docker": docker, "images": images })
-}
-
-async fn redis_ping(streams: &Streams) -> Result<(), String> {
-    let mut conn = streams
-        .pool()
-        .get()
-        .await
-        .map_err(|e| format!("Redis is unreachable: {e}"))?;
-    redis::cmd("PING")
-        .query_async::<String>(&mut conn)
-        .await
-        .map(drop)
-        .map_err(|e| format!("Redis: {e}"))
-}
-
-async fn metrics(probe: web::Data<Probe>) -> HttpResponse {
-    let checked = probe.clone();
-    let backlog = on_main(&probe, async move {
-        let stream = checked.keys.submissions();
-        checked.streams.backlog(&stream, GRADERS_GROUP).await
+fn sample_backlog(probe: Arc<Probe>, main: Handle) -> http_edge::ScrapeHook {
+    Arc::new(move || {
+        let probe = probe.clone();
+        let sampled = on_main(&main, async move {
+            let stream = probe.keys.submissions();
+            let jobs = probe
+                .streams
+                .backlog(&stream, GRADERS_GROUP)
+                .await
+                .map_err(|e| e.to_string())?;
+            probe.backlog.set(i64::try_from(jobs).unwrap_or(i64::MAX));
+            Ok(())
+        });
+        Box::pin(async move {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(3), sampled).await;
+        })
     })
-    .await;
-    if let Ok(Ok(backlog)) = backlog {
-        probe
-            .metrics
-            .queue_backlog
-            .set(i64::try_from(backlog).unwrap_or(i64::MAX));
-    }
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(probe.metrics.render())
-}
-
-/// Runs `check` on the main runtime with [`CHECK_TIMEOUT`].
-async fn on_main<T: Send + 'static>(
-    probe: &Probe,
-    check: impl Future<Output = T> + Send + 'static,
-) -> Result<T, String> {
-    let task = probe
-        .runtime
-        .spawn(async move { tokio::time::timeout(CHECK_TIMEOUT, check).await });
-    match task.await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(_)) => Err(format!("no answer within {} s", CHECK_TIMEOUT.as_secs())),
-        Err(e) => Err(format!("check failed: {e}")),
-    }
 }

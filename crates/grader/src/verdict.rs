@@ -1,28 +1,16 @@
-//! Turns what a sandbox run left behind into a verdict, per-test results and one sentence for
-//! the student. Pure: no Docker, no Redis, so every rule is unit-tested here.
+//! Turns what a sandbox run left behind ([`Evidence`]) into a verdict, per-test results and one
+//! sentence for the student. Pure: no Docker, no Redis, so every rule is unit-tested here. It
+//! reads the sandbox's data types; the sandbox knows nothing of verdicts.
 //!
 //! With a valid report from the runner: a failure of the runner itself is `internal_error`, a
-//! failed compile step is `compile_error`, otherwise the first test that did not pass decides. Without one, the container's fate does:
-//! killed by the OOM killer → `memory_limit`, killed at its deadline → `time_limit`, flooded
-//! its output → `output_limit`, anything else → `internal_error`.
+//! failed compile step is `compile_error`, otherwise the first test that did not pass decides.
+//! Without one, the container's fate does: killed by the OOM killer → `memory_limit`, killed at
+//! its deadline → `time_limit`, flooded its output → `output_limit`, anything else →
+//! `internal_error`.
 
 use crate::sandbox::protocol::RunnerReport;
+use crate::sandbox::Evidence;
 use contracts::{Limits, TestOutcome, TestStatus, Verdict};
-
-/// What a finished container left behind.
-#[derive(Clone, Debug, Default)]
-pub struct Evidence {
-    /// The runner's report, if it printed a valid one.
-    pub report: Option<RunnerReport>,
-    /// Docker's `State.OOMKilled`.
-    pub oom_killed: bool,
-    /// The container was still running at its wall-clock deadline and was killed.
-    pub deadline_hit: bool,
-    /// The container printed more than the output cap and was stopped.
-    pub output_overflow: bool,
-    /// The wall-clock budget the container had, for the message.
-    pub deadline_ms: u64,
-}
 
 /// The verdict with everything the student sees.
 #[derive(Clone, Debug, PartialEq, Eq)]

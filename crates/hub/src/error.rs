@@ -1,87 +1,89 @@
-//! The hub's one error type and its mapping to HTTP: a status and a JSON body
-//! `{"error": {"code": "...", "message": "..."}}`, the same shape as the api's. Problems on an
-//! open document socket are close codes instead (see [`crate::close::Close`]).
+//! The hub's one error type and its one mapping to HTTP ([`HubError::problem`]), in the
+//! shared envelope of [`http_edge::error`]. Problems on an open document socket are close
+//! codes instead (see [`crate::close::Close`]).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
-use serde_json::json;
+use http_edge::{EdgeError, ErrorCode, Problem};
 use tokens::TokenError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
-    #[error("a bearer token is required")]
-    MissingToken,
-    #[error("{0}")]
-    BadToken(#[from] TokenError),
+    #[error(transparent)]
+    Edge(#[from] EdgeError),
     #[error("{0}")]
     Forbidden(String),
     #[error("no such {0}")]
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
-    #[error("{0}")]
-    BadRequest(String),
-    #[error("{0}")]
-    Invalid(String),
+    #[error("{message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("invalid path: {0}")]
     Path(#[from] archive::PathError),
     #[error("{0}")]
     Archive(#[from] archive::ArchiveError),
     #[error("{0}")]
     PayloadTooLarge(String),
-    #[error("{0}")]
-    NotWebSocket(String),
-    #[error("temporarily unavailable: {0}")]
-    Unavailable(String),
+    #[error("cannot read the body: {0}")]
+    UnreadableBody(String),
+    #[error("{what} is unavailable: {cause}")]
+    Unavailable { what: &'static str, cause: String },
     #[error("internal error: {0}")]
     Internal(String),
+    #[error("cannot start: {0}")]
+    Startup(String),
 }
 
 impl HubError {
-    /// The stable machine-readable code of this error.
-    pub fn code(&self) -> &'static str {
+    /// A 422 for `field`.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        HubError::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// What the client is told: status, code and a message with no internal detail.
+    pub fn problem(&self) -> Problem {
+        let plain = |status, code| Problem::new(status, code, self.to_string());
         match self {
-            HubError::MissingToken => "missing_token",
-            HubError::BadToken(TokenError::Expired) => "token_expired",
-            HubError::BadToken(_) => "invalid_token",
-            HubError::Forbidden(_) => "forbidden",
-            HubError::NotFound(_) => "not_found",
-            HubError::Conflict(_) => "conflict",
-            HubError::BadRequest(_) => "bad_request",
-            HubError::Invalid(_) => "invalid_input",
-            HubError::Path(_) => "invalid_path",
-            HubError::Archive(error) => error.code(),
-            HubError::PayloadTooLarge(_) => "payload_too_large",
-            HubError::NotWebSocket(_) => "not_websocket",
-            HubError::Unavailable(_) => "unavailable",
-            HubError::Internal(_) => "internal_error",
+            HubError::Edge(error) => error.problem(),
+            HubError::Forbidden(_) => plain(StatusCode::FORBIDDEN, ErrorCode::Forbidden),
+            HubError::NotFound(_) => plain(StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            HubError::Conflict(_) => plain(StatusCode::CONFLICT, ErrorCode::Conflict),
+            HubError::Invalid { field, message } => Problem::invalid(*field, message.clone()),
+            HubError::Path(_) => Problem {
+                field: Some("path".into()),
+                ..plain(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidPath)
+            },
+            HubError::Archive(error) => {
+                let status = if error.is_too_large() {
+                    StatusCode::PAYLOAD_TOO_LARGE
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                };
+                let code = ErrorCode::parse(error.code())
+                    .expect("every archive error code is in the shared list");
+                plain(status, code)
+            }
+            HubError::PayloadTooLarge(_) => {
+                plain(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge)
+            }
+            HubError::UnreadableBody(_) => plain(StatusCode::BAD_REQUEST, ErrorCode::BadRequest),
+            HubError::Unavailable { what, .. } => Problem::unavailable(what),
+            HubError::Internal(_) | HubError::Startup(_) => Problem::internal(),
         }
     }
 }
 
-impl ResponseError for HubError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            HubError::MissingToken | HubError::BadToken(_) => StatusCode::UNAUTHORIZED,
-            HubError::Forbidden(_) => StatusCode::FORBIDDEN,
-            HubError::NotFound(_) => StatusCode::NOT_FOUND,
-            HubError::Conflict(_) => StatusCode::CONFLICT,
-            HubError::BadRequest(_) | HubError::NotWebSocket(_) => StatusCode::BAD_REQUEST,
-            HubError::Invalid(_) | HubError::Path(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            HubError::Archive(error) if error.is_too_large() => StatusCode::PAYLOAD_TOO_LARGE,
-            HubError::Archive(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            HubError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            HubError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            HubError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
+http_edge::impl_response_error!(HubError);
 
-    fn error_response(&self) -> HttpResponse {
-        if matches!(self, HubError::Internal(_) | HubError::Unavailable(_)) {
-            tracing::error!(error = %self, "request failed");
-        }
-        HttpResponse::build(self.status_code())
-            .json(json!({"error": {"code": self.code(), "message": self.to_string()}}))
+impl From<TokenError> for HubError {
+    fn from(error: TokenError) -> Self {
+        HubError::Edge(error.into())
     }
 }
 
@@ -96,18 +98,39 @@ impl From<diesel::result::Error> for HubError {
 
 impl From<db::PoolError> for HubError {
     fn from(error: db::PoolError) -> Self {
-        HubError::Unavailable(format!("database: {error}"))
+        HubError::Unavailable {
+            what: "the database",
+            cause: error.to_string(),
+        }
     }
 }
 
 impl From<redis::RedisError> for HubError {
     fn from(error: redis::RedisError) -> Self {
-        HubError::Unavailable(format!("redis: {error}"))
+        HubError::Unavailable {
+            what: "Redis",
+            cause: error.to_string(),
+        }
     }
 }
 
 impl From<deadpool_redis::PoolError> for HubError {
     fn from(error: deadpool_redis::PoolError) -> Self {
-        HubError::Unavailable(format!("redis: {error}"))
+        HubError::Unavailable {
+            what: "Redis",
+            cause: error.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_archive_error_has_a_shared_code() {
+        for code in archive::ArchiveError::CODES {
+            assert!(ErrorCode::parse(code).is_some(), "{code} is not listed");
+        }
     }
 }

@@ -47,7 +47,7 @@
 //!
 //! One socket is one document, so the documents-per-connection limit is one by construction.
 //!
-//! # HTTP (JSON errors `{"error":{"code","message"}}`)
+//! # HTTP (errors in the shared envelope of [`http_edge::error`]; OpenAPI at `/hub/openapi.json`)
 //!
 //! `PUT|GET /hub/courses/{course}/template`, `POST /hub/courses/{course}/project`,
 //! `GET /hub/projects`, `GET /hub/projects/{project}`, `POST /hub/projects/{project}/files`,
@@ -75,8 +75,10 @@ use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::state::{AppState, WorkerRedis};
 use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use contracts::Keys;
+use http_edge::{Edge, Readiness};
 use secrecy::ExposeSecret;
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -101,7 +103,7 @@ pub struct Application {
 impl Application {
     /// Connects the pools, starts the log follower and the sync, and binds the HTTP server.
     pub async fn build(settings: Settings, listener: TcpListener) -> Result<Self, HubError> {
-        let startup = |e: &dyn std::fmt::Display| HubError::Internal(format!("cannot start: {e}"));
+        let startup = |e: &dyn std::fmt::Display| HubError::Startup(e.to_string());
         let port = listener.local_addr().map_err(|e| startup(&e))?.port();
         let redis =
             contracts::redis_pool(settings.redis_url.expose_secret(), settings.redis_pool_size)
@@ -111,7 +113,8 @@ impl Application {
             settings.database_pool_size,
         )
         .map_err(|e| startup(&e))?;
-        let metrics = Metrics::new();
+        let series = http_edge::Metrics::new("hub");
+        let metrics = Metrics::new(&series);
         let instance: Arc<str> = uuid::Uuid::new_v4().simple().to_string().into();
         let log = DocumentLog::new(
             redis.clone(),
@@ -140,12 +143,22 @@ impl Application {
         );
         let sync = tokio::spawn(sync_in_background(registry.clone(), shutdown.clone()));
 
+        // Only verifies: the lifetime applies to tokens this side never issues.
+        let tokens = TokenKeys::new(&settings.jwt_secret, chrono::Duration::zero());
+        let edge = web::Data::new(
+            Edge::new(
+                series,
+                Readiness::new()
+                    .with_postgres(db.clone())
+                    .with_redis(redis.clone()),
+            )
+            .with_tokens(tokens.clone()),
+        );
         let state = web::Data::new(AppState {
             registry,
             db,
             redis,
-            // Only verifies: the lifetime applies to tokens this side never issues.
-            tokens: TokenKeys::new(&settings.jwt_secret, chrono::Duration::zero()),
+            tokens,
             metrics,
             shutdown: shutdown.clone(),
             archive_limits: settings.archive_limits(),
@@ -161,7 +174,10 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(edge.clone())
                 .app_data(web::Data::new(WorkerRedis::new(client.clone())))
+                .wrap(from_fn(http_edge::request::middleware))
+                .configure(|cfg| http_edge::configure(cfg, routes::MAX_JSON_BYTES))
                 .configure(routes::configure)
         })
         // A keystroke is a frame of a few dozen bytes: it must not wait for Nagle's algorithm.
@@ -173,12 +189,7 @@ impl Application {
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
         .run();
 
-        let handle = server.handle();
-        let stopping = shutdown.clone();
-        tokio::spawn(async move {
-            stopping.cancelled().await;
-            handle.stop(true).await;
-        });
+        http_edge::shutdown::stop_server_on(shutdown.clone(), server.handle());
         Ok(Self {
             server,
             port,

@@ -5,7 +5,8 @@ use serde::Deserialize;
 use settings::{SecretString, SettingsError};
 use std::time::Duration;
 
-const DEFAULTS: &str = r#"
+/// Built-in defaults; every other layer overrides them.
+pub const DEFAULTS: &str = r#"
 listen = "127.0.0.1:8083"
 key_prefix = "cp:"
 redis_pool_size = 16
@@ -76,28 +77,6 @@ impl Settings {
         Ok(settings)
     }
 
-    /// The built-in defaults with the given Redis and database URLs, key prefix and the fixed
-    /// [`Settings::TEST_JWT_SECRET`], for tests and benchmarks that start hubs in-process.
-    pub fn for_tests(redis_url: &str, database_url: &str, key_prefix: &str) -> Self {
-        let text = format!(
-            "{DEFAULTS}\nredis_url = {redis_url:?}\ndatabase_url = {database_url:?}\n\
-             jwt_secret = {:?}\n",
-            Self::TEST_JWT_SECRET
-        );
-        let mut settings: Self = settings::load_from(
-            "HUB_TEST",
-            &text,
-            None,
-            std::path::Path::new("/nonexistent"),
-        )
-        .expect("the defaults are complete");
-        settings.key_prefix = key_prefix.to_owned();
-        settings
-    }
-
-    /// The token key of [`Settings::for_tests`].
-    pub const TEST_JWT_SECRET: &'static str = "test-secret-test-secret-test-secret!";
-
     fn check(&self) -> Result<(), SettingsError> {
         settings::require_min_len("jwt_secret", &self.jwt_secret, 32)?;
         settings::require_positive(&[
@@ -149,17 +128,24 @@ impl Settings {
 mod tests {
     use super::*;
 
+    /// The defaults plus the three settings that have none.
+    fn defaults() -> Settings {
+        let text = format!(
+            "{DEFAULTS}\nredis_url = \"redis://h\"\ndatabase_url = \"postgres://h/d\"\n\
+             jwt_secret = \"{}\"\n",
+            "k".repeat(32)
+        );
+        settings::load_from("HUB_UNIT_TEST", &text, None, "/nonexistent".as_ref()).unwrap()
+    }
+
     #[test]
-    fn test_settings_pass_the_checks() {
-        Settings::for_tests("redis://127.0.0.1:6379", "postgres://x@127.0.0.1/x", "t:")
-            .check()
-            .unwrap();
+    fn the_defaults_pass_the_checks() {
+        defaults().check().unwrap();
     }
 
     #[test]
     fn a_zero_limit_is_rejected_by_name() {
-        let mut settings =
-            Settings::for_tests("redis://127.0.0.1:6379", "postgres://x@127.0.0.1/x", "t:");
+        let mut settings = defaults();
         settings.max_message_bytes = 0;
         let err = settings.check().unwrap_err().to_string();
         assert!(err.contains("max_message_bytes"), "{err}");

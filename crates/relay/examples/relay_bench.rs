@@ -107,7 +107,14 @@ async fn bench(options: Options) -> anyhow::Result<()> {
         options.sockets
     );
     let prefix = format!("bench-{}:", uuid::Uuid::new_v4().simple());
-    let mut settings = Settings::for_tests(&options.redis_url, &prefix);
+    let mut settings: Settings = testkit::spawn::load_settings(
+        relay::settings::DEFAULTS,
+        &[
+            ("redis_url", &options.redis_url),
+            ("key_prefix", &prefix),
+            ("jwt_secret", testkit::JWT_SECRET),
+        ],
+    );
     settings.max_connections_per_user = options.sockets.div_ceil(options.users) + 1;
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let app = Application::build(settings, listener).await?;
@@ -267,7 +274,7 @@ async fn clients(url: String, sockets: usize, users: usize) -> anyhow::Result<()
     raise_open_files_limit()?;
     let rss_before = rss_kib()?;
     let keys = TokenKeys::new(
-        &SecretString::from(Settings::TEST_JWT_SECRET),
+        &SecretString::from(testkit::JWT_SECRET),
         chrono::Duration::hours(1),
     );
     let opened: Vec<_> = futures_util::stream::iter(0..sockets)

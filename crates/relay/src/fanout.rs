@@ -210,7 +210,7 @@ mod tests {
             bytes,
             per_user,
         };
-        Arc::new(Fanout::new(limits, Metrics::new()))
+        Arc::new(Fanout::new(limits, Metrics::new(&http_edge::Metrics::new("relay"))))
     }
 
     fn event(seq: u64, user: i64, feedback_bytes: usize) -> Arc<RelayedEvent> {
@@ -297,7 +297,7 @@ mod tests {
 
     #[tokio::test]
     async fn dropping_a_subscription_unregisters_it() {
-        let metrics = Metrics::new();
+        let metrics = Metrics::new(&http_edge::Metrics::new("relay"));
         let limits = Limits {
             messages: 8,
             bytes: 1 << 20,

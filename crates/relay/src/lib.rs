@@ -74,8 +74,10 @@ use crate::reader::{Reader, ReaderHealth};
 use crate::settings::Settings;
 use crate::state::{AppState, SessionConfig};
 use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use contracts::{Keys, Streams};
+use http_edge::{Edge, Readiness};
 use secrecy::ExposeSecret;
 use std::any::Any;
 use std::net::TcpListener;
@@ -109,7 +111,8 @@ impl Application {
         // The relay only reads, so the streams' length cap never applies.
         let streams = Streams::new(pool, usize::MAX);
         let keys = Keys::new(settings.key_prefix.clone());
-        let metrics = Metrics::new();
+        let series = http_edge::Metrics::new("relay");
+        let metrics = Metrics::new(&series);
         let fanout = Arc::new(Fanout::new(
             Limits {
                 messages: settings.send_buffer_messages,
@@ -132,12 +135,27 @@ impl Application {
             .run(shutdown.clone()),
         );
 
+        // Only verifies: the lifetime applies to tokens this side never issues.
+        let tokens = TokenKeys::new(&settings.jwt_secret, chrono::Duration::zero());
+        let reading = health.clone();
+        let edge = web::Data::new(Edge::new(
+            series,
+            Readiness::new()
+                .with_redis(streams.pool().clone())
+                .with("reader", move || {
+                    let alive = reading.is_alive(reader::BLOCK * 3);
+                    async move {
+                        alive
+                            .then_some(())
+                            .ok_or_else(|| "not reading the results stream".to_owned())
+                    }
+                }),
+        ));
         let state = web::Data::new(AppState {
             fanout,
             streams,
             keys,
-            // Only verifies: the lifetime applies to tokens this side never issues.
-            tokens: TokenKeys::new(&settings.jwt_secret, chrono::Duration::zero()),
+            tokens,
             metrics,
             reader: health,
             shutdown: shutdown.clone(),
@@ -153,6 +171,9 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(edge.clone())
+                .wrap(from_fn(http_edge::request::middleware))
+                .configure(|cfg| http_edge::configure(cfg, routes::MAX_BODY_BYTES))
                 .configure(routes::configure)
         })
         .on_connect(move |connection, _| abort_when_stalled(connection, stalled_after))
@@ -163,12 +184,7 @@ impl Application {
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
         .run();
 
-        let handle = server.handle();
-        let stopping = shutdown.clone();
-        tokio::spawn(async move {
-            stopping.cancelled().await;
-            handle.stop(true).await;
-        });
+        http_edge::shutdown::stop_server_on(shutdown.clone(), server.handle());
         Ok(Self {
             server,
             port,

@@ -4,7 +4,6 @@
 use anyhow::Context;
 use relay::settings::Settings;
 use relay::Application;
-use tokio::signal::unix::{signal, SignalKind};
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
@@ -14,17 +13,7 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on `listen` = {}", settings.listen))?;
     tracing::info!(address = %listener.local_addr()?, "relay listening on /ws");
     let app = Application::build(settings, listener).await?;
-
-    let shutdown = app.shutdown_token();
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = terminate.recv() => tracing::info!("SIGTERM: closing sockets"),
-            _ = interrupt.recv() => tracing::info!("SIGINT: closing sockets"),
-        }
-        shutdown.cancel();
-    });
+    http_edge::shutdown::cancel_on_signals(app.shutdown_token())?;
     app.run_until_stopped().await?;
     Ok(())
 }

@@ -5,7 +5,8 @@ use serde::Deserialize;
 use settings::{SecretString, SettingsError};
 use std::time::Duration;
 
-const DEFAULTS: &str = r#"
+/// Built-in defaults; every other layer overrides them.
+pub const DEFAULTS: &str = r#"
 listen = "127.0.0.1:8082"
 key_prefix = "cp:"
 redis_pool_size = 8
@@ -57,27 +58,6 @@ impl Settings {
         Ok(settings)
     }
 
-    /// The built-in defaults with the given Redis URL and key prefix and the fixed
-    /// [`Settings::TEST_JWT_SECRET`], for tests and benchmarks that start the relay in-process.
-    pub fn for_tests(redis_url: &str, key_prefix: &str) -> Self {
-        let text = format!(
-            "{DEFAULTS}\nredis_url = {redis_url:?}\njwt_secret = {:?}\n",
-            Self::TEST_JWT_SECRET
-        );
-        let mut settings: Self = settings::load_from(
-            "RELAY_TEST",
-            &text,
-            None,
-            std::path::Path::new("/nonexistent"),
-        )
-        .expect("the defaults are complete");
-        settings.key_prefix = key_prefix.to_owned();
-        settings
-    }
-
-    /// The token key of [`Settings::for_tests`].
-    pub const TEST_JWT_SECRET: &'static str = "test-secret-test-secret-test-secret!";
-
     fn check(&self) -> Result<(), SettingsError> {
         settings::require_min_len("jwt_secret", &self.jwt_secret, 32)?;
         settings::require_positive(&[
@@ -118,16 +98,23 @@ impl Settings {
 mod tests {
     use super::*;
 
+    /// The defaults plus the two settings that have none.
+    fn defaults() -> Settings {
+        let text = format!(
+            "{DEFAULTS}\nredis_url = \"redis://h\"\njwt_secret = \"{}\"\n",
+            "k".repeat(32)
+        );
+        settings::load_from("RELAY_UNIT_TEST", &text, None, "/nonexistent".as_ref()).unwrap()
+    }
+
     #[test]
-    fn test_settings_pass_the_checks() {
-        Settings::for_tests("redis://127.0.0.1:6379", "t:")
-            .check()
-            .unwrap();
+    fn the_defaults_pass_the_checks() {
+        defaults().check().unwrap();
     }
 
     #[test]
     fn a_zero_timeout_is_rejected_by_name() {
-        let mut settings = Settings::for_tests("redis://127.0.0.1:6379", "t:");
+        let mut settings = defaults();
         settings.idle_timeout_ms = 0;
         let err = settings.check().unwrap_err().to_string();
         assert!(err.contains("idle_timeout_ms"), "{err}");

@@ -1,18 +1,27 @@
 //! Submitted program text.
 
+use crate::domain::text::{not_blank_without, string, NUL};
 use crate::error::ApiError;
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 
 /// A program within the size limit, not blank and free of NUL bytes.
 #[derive(Debug)]
 pub struct Code(String);
 
 impl Code {
+    /// A program over `max_bytes` is a field out of its bounds like any other (422); 413 is
+    /// for a body over the edge's limit.
     pub fn parse(text: String, max_bytes: usize) -> Result<Self, ApiError> {
         if text.len() > max_bytes {
-            return Err(ApiError::PayloadTooLarge(format!(
-                "the code is {} bytes; the limit is {max_bytes} bytes",
-                text.len()
-            )));
+            return Err(ApiError::invalid(
+                "code",
+                format!(
+                    "the code is {} bytes; the limit is {max_bytes} bytes",
+                    text.len()
+                ),
+            ));
         }
         if text.trim().is_empty() {
             return Err(ApiError::invalid("code", "the code is empty"));
@@ -28,21 +37,40 @@ impl Code {
     }
 }
 
+/// The document sets `maxLength` to the api's `max_code_bytes` (see `routes::docs`); JSON
+/// Schema counts characters, so code beyond ASCII meets the byte limit sooner.
+impl PartialSchema for Code {
+    fn schema() -> RefOr<Schema> {
+        string(not_blank_without(NUL))
+            .description(Some(
+                "The program: not blank, no NUL, at most `maxLength` bytes of UTF-8.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for Code {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http_edge::ErrorCode;
 
     #[test]
-    fn code_over_the_limit_is_too_large() {
+    fn code_over_the_limit_is_invalid() {
         let err = Code::parse("x".repeat(11), 10).unwrap_err();
-        assert_eq!(err.code(), "payload_too_large");
+        assert_eq!(err.problem().code, ErrorCode::ValidationFailed);
+        assert_eq!(err.problem().field.as_deref(), Some("code"));
     }
 
     #[test]
     fn blank_code_is_invalid() {
         assert_eq!(
-            Code::parse("  \n".into(), 10).unwrap_err().code(),
-            "validation_failed"
+            Code::parse("  \n\u{85}".into(), 10)
+                .unwrap_err()
+                .problem()
+                .code,
+            ErrorCode::ValidationFailed
         );
     }
 

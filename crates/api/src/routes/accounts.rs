@@ -8,6 +8,7 @@ use crate::state::AppState;
 use crate::store;
 use actix_web::{web, HttpResponse};
 use db::models::{NewUser, User};
+use http_edge::{EdgeError, ErrorCode};
 use rand::distr::{Alphanumeric, SampleString};
 use serde::Deserialize;
 use tokens::Role;
@@ -16,18 +17,34 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
-    /// 3–32 of `a-z 0-9 . _ -` (case-insensitive; `guest-…` is reserved).
-    #[schema(pattern = "^[A-Za-z0-9._-]{3,32}$")]
+    #[schema(value_type = Username)]
     pub username: String,
-    #[schema(min_length = 8, max_length = 128)]
+    #[schema(value_type = Password)]
     pub password: String,
+    /// The username when omitted.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 64, pattern = "\\S")]
+    #[schema(value_type = Option<DisplayName>)]
     pub display_name: Option<String>,
-    /// `student` (default) or `teacher`.
+    /// `student` when omitted.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub role: Option<Role>,
+    pub role: Option<RequestedRole>,
+}
+
+/// The roles an account may be registered with.
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestedRole {
+    Student,
+    Teacher,
+}
+
+impl From<RequestedRole> for Role {
+    fn from(role: RequestedRole) -> Self {
+        match role {
+            RequestedRole::Student => Role::Student,
+            RequestedRole::Teacher => Role::Teacher,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -40,9 +57,37 @@ pub struct LoginRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GuestRequest {
+    /// `Guest` when omitted.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 64, pattern = "\\S")]
+    #[schema(value_type = Option<DisplayName>)]
     pub display_name: Option<String>,
+}
+
+impl GuestRequest {
+    /// Reads the optional body: none, `null` or an object. A body that is JSON but not an
+    /// object is answered as the edge answers any JSON of the wrong shape; one that is not
+    /// JSON at all (blanks included) as malformed.
+    fn from_body(body: &[u8]) -> Result<Self, EdgeError> {
+        if body.is_empty() {
+            return Ok(Self::default());
+        }
+        let shape_error = |e: serde_json::Error| {
+            if e.is_data() {
+                EdgeError::InvalidBody(e.to_string())
+            } else {
+                EdgeError::MalformedJson(e.to_string())
+            }
+        };
+        // Read as a map first: serde would read a struct from an array too.
+        match serde_json::from_slice::<Option<serde_json::Map<String, serde_json::Value>>>(body)
+            .map_err(shape_error)?
+        {
+            None => Ok(Self::default()),
+            Some(fields) => {
+                serde_json::from_value(serde_json::Value::Object(fields)).map_err(shape_error)
+            }
+        }
+    }
 }
 
 fn session(state: &AppState, user: User) -> Result<SessionView, ApiError> {
@@ -76,7 +121,7 @@ pub async fn register(
     let username = Username::parse(&body.username)?;
     let password = Password::parse(body.password)?;
     let display_name = DisplayName::parse(body.display_name.as_deref().unwrap_or(&body.username))?;
-    let role = body.role.unwrap_or(Role::Student);
+    let role = body.role.map_or(Role::Student, Role::from);
     let hash = hash_password(password.into_inner()).await?;
     let mut conn = state.conn().await?;
     let user = store::users::insert(
@@ -91,7 +136,7 @@ pub async fn register(
     )
     .await?
     .ok_or_else(|| ApiError::Conflict {
-        code: "username_taken",
+        code: ErrorCode::UsernameTaken,
         message: format!("the username `{}` is taken", username.as_str()),
     })?;
     Ok(HttpResponse::Created().json(session(&state, user)?))
@@ -106,8 +151,11 @@ pub async fn login(
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    // A name no account can have (which includes one PostgreSQL cannot store) signs nobody in.
+    let username =
+        Username::parse(body.username.trim()).map_err(|_| ApiError::InvalidCredentials)?;
     let mut conn = state.conn().await?;
-    let user = store::users::by_username(&mut conn, &body.username.trim().to_lowercase())
+    let user = store::users::by_username(&mut conn, username.as_str())
         .await?
         .ok_or(ApiError::InvalidCredentials)?;
     let hash = user
@@ -125,13 +173,7 @@ pub async fn login(
     request_body(content = Option<GuestRequest>),
     responses((status = 201, body = SessionView), (status = 422, body = ErrorBody)))]
 pub async fn guest(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    let body: GuestRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        GuestRequest::default()
-    } else {
-        serde_json::from_slice::<Option<GuestRequest>>(&body)
-            .map_err(|e| ApiError::MalformedJson(e.to_string()))?
-            .unwrap_or_default()
-    };
+    let body = GuestRequest::from_body(&body)?;
     let suffix = Alphanumeric
         .sample_string(&mut rand::rng(), 10)
         .to_lowercase();
@@ -174,4 +216,42 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespon
         .await?
         .ok_or(ApiError::NotFound("account"))?;
     Ok(HttpResponse::Ok().json(UserView::from(user)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::StatusCode;
+
+    fn answer(body: &str) -> Result<Option<String>, (StatusCode, String)> {
+        GuestRequest::from_body(body.as_bytes())
+            .map(|request| request.display_name)
+            .map_err(|e| {
+                let problem = e.problem();
+                (problem.status, problem.code.as_str().to_owned())
+            })
+    }
+
+    #[test]
+    fn guest_options_are_absent_null_or_an_object() {
+        assert_eq!(answer(""), Ok(None));
+        assert_eq!(answer("null"), Ok(None));
+        assert_eq!(answer("{}"), Ok(None));
+        assert_eq!(answer(r#"{"display_name":"Ada"}"#), Ok(Some("Ada".into())));
+    }
+
+    #[test]
+    fn guest_options_of_another_shape_are_refused_as_the_edge_would() {
+        let invalid = Err((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed".to_owned(),
+        ));
+        let malformed = Err((StatusCode::BAD_REQUEST, "malformed_json".to_owned()));
+        assert_eq!(answer("[]"), invalid);
+        assert_eq!(answer(r#""Ada""#), invalid);
+        assert_eq!(answer(r#"{"display_name":5}"#), invalid);
+        assert_eq!(answer(r#"{"admin":true}"#), invalid);
+        assert_eq!(answer("\n"), malformed);
+        assert_eq!(answer("{"), malformed);
+    }
 }

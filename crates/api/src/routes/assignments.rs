@@ -9,20 +9,6 @@ use crate::store;
 use actix_web::{web, HttpResponse};
 use contracts::{AssignmentId, CourseId};
 
-/// The assignment, cached with its tests; callers strip what the user may not see.
-pub async fn cached(state: &AppState, id: AssignmentId) -> Result<AssignmentView, ApiError> {
-    state
-        .cache
-        .get_or_load(&state.keys.cache_assignment(id), || async {
-            let mut conn = state.conn().await?;
-            store::assignments::by_id(&mut conn, id.0)
-                .await?
-                .map(AssignmentView::full)
-                .ok_or(ApiError::NotFound("assignment"))
-        })
-        .await
-}
-
 /// One assignment with its handout.
 #[utoipa::path(get, path = "/api/assignments/{id}", tag = "assignments",
     security(("bearer" = [])), params(("id" = i64, Path, description = "assignment id")),
@@ -32,7 +18,8 @@ pub async fn get(
     caller: Caller,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = cached(&state, AssignmentId(path.into_inner())).await?;
+    let id = AssignmentId(path.into_inner());
+    let view = state.cache.assignment(&state.keys, &state.db, id).await?;
     let teaches = caller.is_teacher() && {
         let mut conn = state.conn().await?;
         store::courses::is_teacher(&mut conn, view.course_id.0, caller.id().0).await?
@@ -63,7 +50,10 @@ pub async fn update(
         .into_inner()
         .validate(&state.runtimes, current.position)?;
     let updated = store::assignments::update(&mut conn, id.0, &fields).await?;
-    invalidate(&state, id, CourseId(current.course_id)).await;
+    state
+        .cache
+        .forget_assignment(&state.keys, id, CourseId(current.course_id))
+        .await;
     Ok(HttpResponse::Ok().json(AssignmentView::full(updated)))
 }
 
@@ -83,16 +73,9 @@ pub async fn delete(
         .ok_or(ApiError::NotFound("assignment"))?;
     require_teacher(&mut conn, current.course_id, &caller).await?;
     store::assignments::delete(&mut conn, id.0).await?;
-    invalidate(&state, id, CourseId(current.course_id)).await;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-async fn invalidate(state: &AppState, id: AssignmentId, course: CourseId) {
     state
         .cache
-        .invalidate(&[
-            state.keys.cache_assignment(id),
-            state.keys.cache_course_assignments(course),
-        ])
+        .forget_assignment(&state.keys, id, CourseId(current.course_id))
         .await;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -3,6 +3,7 @@
 
 use crate::auth::{require_teacher, Caller};
 use crate::domain::assignment::AssignmentRequest;
+use crate::domain::text::{Text, Title};
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::views::{
     AssignmentProgressView, AssignmentSummary, AssignmentView, CourseAssignmentsView, CourseView,
@@ -19,8 +20,10 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CourseRequest {
+    #[schema(value_type = Title)]
     pub title: String,
     #[serde(default)]
+    #[schema(value_type = Text)]
     pub description: String,
 }
 
@@ -57,16 +60,17 @@ pub async fn create(
     if !caller.is_teacher() {
         return Err(ApiError::Forbidden("only teachers create courses".into()));
     }
-    let title = body.title.trim();
-    if title.is_empty() || title.chars().count() > 200 {
-        return Err(ApiError::invalid(
-            "title",
-            "a title has 1 to 200 characters",
-        ));
-    }
+    let body = body.into_inner();
+    let title = Title::parse(&body.title)?;
+    let description = Text::parse("description", body.description)?;
     let mut conn = state.conn().await?;
-    let course =
-        store::courses::insert(&mut conn, title, body.description.trim(), caller.id().0).await?;
+    let course = store::courses::insert(
+        &mut conn,
+        title.as_str(),
+        description.into_inner().trim(),
+        caller.id().0,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(CourseView::new(course, Some("teacher".into()))))
 }
 

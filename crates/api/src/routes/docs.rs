@@ -1,10 +1,16 @@
-//! The OpenAPI 3 document, generated from the handlers' annotations, and a page that shows it.
+//! The OpenAPI 3 document, generated from the handlers' annotations and completed with the
+//! runtime catalogue the api runs with, and a page that shows it.
 
+use crate::domain::code::Code;
 use crate::routes::{accounts, assignments, courses, submissions};
-use actix_web::HttpResponse;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-use utoipa::{Modify, OpenApi};
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+use contracts::RuntimeCatalog;
+use http_edge::openapi::{BearerAuth, CommonErrors};
+use serde_json::Value;
+use utoipa::openapi::schema::{Schema, SchemaType, Type};
+use utoipa::openapi::RefOr;
+use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,78 +22,46 @@ use utoipa::{Modify, OpenApi};
         assignments::get, assignments::update, assignments::delete,
         submissions::create, submissions::list_mine, submissions::get, submissions::delete,
     ),
+    components(schemas(Code)),
     modifiers(&BearerAuth, &CommonErrors),
 )]
 pub struct ApiDoc;
 
-struct BearerAuth;
+/// Request fields (schema, property) that name a runtime. The catalogue is data, loaded at
+/// start (`runtimes_file`), so their list of names is filled in from it rather than derived.
+const RUNTIME_FIELDS: &[(&str, &str)] = &[
+    ("AssignmentRequest", "runtime"),
+    ("SubmissionRequest", "runtime"),
+];
 
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
-
-/// Errors any operation can answer with, documented once rather than on every handler.
-struct CommonErrors;
-
-impl Modify for CommonErrors {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let error = |description: &str| {
-            ResponseBuilder::new()
-                .description(description)
-                .content(
-                    "application/json",
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("ErrorBody")))
-                        .build(),
-                )
-                .build()
+/// The document as this api instance answers: runtime fields list exactly the names in
+/// `runtimes`, and submitted code (the `Code` schema) is bounded by `max_code_bytes`.
+pub fn document(runtimes: &RuntimeCatalog, max_code_bytes: usize) -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    let Some(components) = doc.components.as_mut() else {
+        return doc;
+    };
+    for (schema, property) in RUNTIME_FIELDS {
+        let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*schema) else {
+            continue;
         };
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.delete,
-            ];
-            for operation in operations.into_iter().flatten() {
-                let with_body = operation.request_body.is_some();
-                let secured = operation.security.is_some();
-                let responses = &mut operation.responses.responses;
-                let mut add = |status: &str, description: &str| {
-                    responses
-                        .entry(status.to_owned())
-                        .or_insert_with(|| error(description).into());
-                };
-                if with_body {
-                    add("400", "the body is not valid JSON");
-                    add("413", "the body or the code is too large");
-                    add("415", "the body is not JSON");
-                    add("422", "a field is invalid (`field` names it)");
-                }
-                if secured {
-                    add("401", "missing, invalid or expired token");
-                }
-                add("404", "no such resource");
-                add("503", "Postgres or Redis is unavailable (retry later)");
-            }
-        }
+        let Some(RefOr::T(Schema::Object(field))) = object.properties.get_mut(*property) else {
+            continue;
+        };
+        let nullable =
+            matches!(&field.schema_type, SchemaType::Array(types) if types.contains(&Type::Null));
+        let names = runtimes.names().map(Value::from);
+        field.enum_values = Some(names.chain(nullable.then_some(Value::Null)).collect());
     }
+    if let Some(RefOr::T(Schema::Object(code))) = components.schemas.get_mut("Code") {
+        code.max_length = Some(max_code_bytes);
+    }
+    doc
 }
 
 /// `GET /api/openapi.json`
-pub async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+pub async fn openapi(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(document(&state.runtimes, state.max_code_bytes))
 }
 
 /// `GET /api/docs`: a readable list of the operations, rendered from the document.
@@ -95,4 +69,43 @@ pub async fn page() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(include_str!("docs.html"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn runtime_fields_list_the_catalogue() {
+        let catalog = RuntimeCatalog::parse(
+            "[python3]\nimage = \"i\"\nfile_name = \"a\"\nrun = [\"x\"]\n\
+             [java]\nimage = \"i\"\nfile_name = \"A.java\"\nrun = [\"x\"]\n",
+        )
+        .unwrap();
+        let doc = serde_json::to_value(document(&catalog, 10)).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        for (schema, property) in RUNTIME_FIELDS {
+            let field = &schemas[schema]["properties"][property];
+            let expected = if field["type"].is_array() {
+                json!(["java", "python3", null])
+            } else {
+                json!(["java", "python3"])
+            };
+            assert_eq!(field["enum"], expected, "{schema}.{property}: {field}");
+        }
+    }
+
+    #[test]
+    fn code_is_bounded_by_the_configured_limit() {
+        let doc = serde_json::to_value(document(&RuntimeCatalog::builtin(), 10)).unwrap();
+        assert_eq!(doc["components"]["schemas"]["Code"]["maxLength"], json!(10));
+    }
+
+    #[test]
+    fn the_built_in_document_offers_python() {
+        let doc = serde_json::to_value(document(&RuntimeCatalog::builtin(), 10)).unwrap();
+        let field = &doc["components"]["schemas"]["AssignmentRequest"]["properties"]["runtime"];
+        assert_eq!(field["enum"], json!(["python3"]));
+    }
 }

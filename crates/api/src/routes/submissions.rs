@@ -4,20 +4,15 @@
 use crate::auth::Caller;
 use crate::domain::code::Code;
 use crate::error::{ApiError, ErrorBody};
-use crate::routes::assignments::cached;
 use crate::routes::views::{AssignmentView, SubmissionView};
 use crate::state::AppState;
 use crate::store;
 use actix_web::{web, HttpResponse};
 use contracts::keys::GRADERS_GROUP;
-use contracts::{AssignmentId, SubmissionId, SubmissionJob, UserId, MESSAGE_VERSION};
+use contracts::{cancellation, AssignmentId, SubmissionId, SubmissionJob, MESSAGE_VERSION};
 use db::models::NewSubmission;
-use deadpool_redis::redis::AsyncCommands;
 use serde::Deserialize;
 use utoipa::ToSchema;
-
-/// How long a deleted submission's cancellation mark lives; longer than any job waits.
-const CANCEL_MARK_SECONDS: u64 = 24 * 3600;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -46,7 +41,10 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let code = Code::parse(body.code, state.max_code_bytes)?;
-    let assignment = cached(&state, AssignmentId(path.into_inner())).await?;
+    let assignment = state
+        .cache
+        .assignment(&state.keys, &state.db, AssignmentId(path.into_inner()))
+        .await?;
     let runtime = check_runtime(&state, &assignment, body.runtime.as_deref())?;
     let backlog = state
         .streams
@@ -89,7 +87,10 @@ pub async fn create(
         .submissions_created
         .with_label_values(&[&job.runtime])
         .inc();
-    invalidate(&state, caller.id(), &assignment).await;
+    state
+        .cache
+        .forget_submissions(&state.keys, caller.id(), &assignment)
+        .await;
     Ok(HttpResponse::Accepted().json(SubmissionView::from(submission)))
 }
 
@@ -156,7 +157,10 @@ pub async fn get(
         .await?
         .ok_or(ApiError::NotFound("submission"))?;
     if submission.user_id != caller.id().0 {
-        let course = cached(&state, AssignmentId(submission.assignment_id))
+        let assignment = AssignmentId(submission.assignment_id);
+        let course = state
+            .cache
+            .assignment(&state.keys, &state.db, assignment)
             .await?
             .course_id;
         let teaches = caller.is_teacher()
@@ -186,24 +190,20 @@ pub async fn delete(
         .filter(|s| s.user_id == caller.id().0)
         .ok_or(ApiError::NotFound("submission"))?;
     if matches!(submission.status.as_str(), "queued" | "grading") {
-        let mut redis = state.streams.pool().get().await?;
-        redis
-            .set_ex::<_, _, ()>(state.keys.cancelled(id), 1, CANCEL_MARK_SECONDS)
-            .await?;
+        cancellation::mark(state.streams.pool(), &state.keys, id).await?;
     }
     store::submissions::delete(&mut conn, id.0).await?;
-    let assignment = cached(&state, AssignmentId(submission.assignment_id)).await?;
-    invalidate(&state, caller.id(), &assignment).await;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-/// Forgets the cached reads a change to `user`'s submissions of `assignment` affects.
-pub async fn invalidate(state: &AppState, user: UserId, assignment: &AssignmentView) {
+    let assignment = state
+        .cache
+        .assignment(
+            &state.keys,
+            &state.db,
+            AssignmentId(submission.assignment_id),
+        )
+        .await?;
     state
         .cache
-        .invalidate(&[
-            state.keys.cache_submissions(user, assignment.id),
-            state.keys.cache_progress(user, assignment.course_id),
-        ])
+        .forget_submissions(&state.keys, caller.id(), &assignment)
         .await;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -1,28 +1,18 @@
 //! The hub as a benchmark target: its release binary as a child process against the local
-//! Redis and a scratch Postgres database, with one project per room, each with one file, owned
-//! by a user of its own whose token every editor of the room uses.
+//! Redis and a scratch Postgres database (the test kit's [`Scratch`]), with one project per
+//! room, each with one file, owned by a user of its own whose token every editor of the room
+//! uses.
 
 use super::process::{free_port, Server};
 use super::Target;
 use anyhow::Context;
-use contracts::scratch::ScratchPrefix;
-use db::scratch::ScratchDatabase;
 use diesel::sql_types::BigInt;
 use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use secrecy::SecretString;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokens::{Role, TokenKeys};
-
-/// A key for this run only; the hub gets it in its environment.
-const JWT_SECRET: &str = "bench-secret-bench-secret-bench-secret";
-
-/// What must outlive the load: the database and Redis keys are dropped with it.
-pub struct Scratch {
-    _database: ScratchDatabase,
-    _redis: ScratchPrefix,
-}
+use testkit::Scratch;
+use tokens::Role;
 
 #[derive(QueryableByName)]
 struct Document {
@@ -37,35 +27,27 @@ struct Document {
 /// Builds the hub, seeds `rooms` projects and starts it.
 pub async fn start(rooms: usize) -> anyhow::Result<(Server, Target, Scratch)> {
     let binary = build_hub()?;
-    let database_url = crate::env_or(
-        "DATABASE_URL",
-        "postgres://platform@127.0.0.1:5432/platform",
-    );
-    let redis_url = crate::env_or("REDIS_URL", "redis://127.0.0.1:6379");
-    let database = ScratchDatabase::create(&database_url).await?;
-    let redis = ScratchPrefix::new(&redis_url, "bench-hub");
-    let documents = seed(database.url(), rooms).await?;
+    // What must outlive the load: the database and Redis keys are dropped with it.
+    let scratch = Scratch::new("bench-hub").await;
+    let documents = seed(scratch.database.url(), rooms).await?;
 
     let port = free_port()?;
     let mut command = tokio::process::Command::new(binary);
     command
         .env("HUB__LISTEN", format!("127.0.0.1:{port}"))
-        .env("HUB__REDIS_URL", &redis_url)
-        .env("HUB__DATABASE_URL", database.url())
-        .env("HUB__JWT_SECRET", JWT_SECRET)
-        .env("HUB__KEY_PREFIX", redis.prefix())
+        .env("HUB__REDIS_URL", testkit::env::redis_url())
+        .env("HUB__DATABASE_URL", scratch.database.url())
+        .env("HUB__JWT_SECRET", testkit::JWT_SECRET)
+        .env("HUB__KEY_PREFIX", scratch.prefix())
         .env("SECRETS_DIR", "/nonexistent")
         .env("RUST_LOG", "warn");
     let server = Server::start(command, port).await?;
 
-    let keys = TokenKeys::new(&SecretString::from(JWT_SECRET), chrono::Duration::hours(2));
     let urls: Arc<Vec<String>> = Arc::new(
         documents
             .iter()
             .map(|doc| {
-                let token = keys
-                    .issue(contracts::UserId(doc.owner), Role::Student, "bench", false)
-                    .token;
+                let token = scratch.token(contracts::UserId(doc.owner), Role::Student);
                 format!(
                     "ws://127.0.0.1:{port}/hub/projects/{}/docs/{}?token={token}",
                     doc.project, doc.file
@@ -78,14 +60,7 @@ pub async fn start(rooms: usize) -> anyhow::Result<(Server, Target, Scratch)> {
         pid: server.pid()?,
         url_for: Box::new(move |room, _editor| urls[room].clone()),
     };
-    Ok((
-        server,
-        target,
-        Scratch {
-            _database: database,
-            _redis: redis,
-        },
-    ))
+    Ok((server, target, scratch))
 }
 
 /// `cargo build --release -p hub`; returns the binary.

@@ -16,7 +16,6 @@ mod removal;
 
 use crate::error::GraderError;
 use crate::metrics::Metrics;
-use crate::verdict::Evidence;
 use bollard::query_parameters::{
     AttachContainerOptions, InspectContainerOptions, KillContainerOptions, WaitContainerOptions,
 };
@@ -24,7 +23,7 @@ use bollard::Docker;
 use contracts::{Runtime, SubmissionJob};
 use docker::{within, DockerClient, API_TIMEOUT};
 use futures_util::StreamExt;
-use protocol::{ReportProblem, RunnerInput};
+use protocol::{ReportProblem, RunnerInput, RunnerReport};
 pub use removal::Removal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -42,6 +41,21 @@ pub struct Sandbox {
     pub max_deadline: Duration,
     pub output_cap: usize,
     pub metrics: Metrics,
+}
+
+/// What a finished container left behind: what the verdict is decided from.
+#[derive(Clone, Debug, Default)]
+pub struct Evidence {
+    /// The runner's report, if it printed a valid one.
+    pub report: Option<RunnerReport>,
+    /// Docker's `State.OOMKilled`.
+    pub oom_killed: bool,
+    /// The container was still running at its wall-clock deadline and was killed.
+    pub deadline_hit: bool,
+    /// The container printed more than the output cap and was stopped.
+    pub output_overflow: bool,
+    /// The wall-clock budget the container had, for the message.
+    pub deadline_ms: u64,
 }
 
 /// Everything one run produced.

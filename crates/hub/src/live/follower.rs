@@ -89,7 +89,7 @@ impl Follower {
             };
             for raw in stream.ids {
                 let id = raw.id.clone();
-                match Entry::parse(raw) {
+                match Entry::decode(raw) {
                     Some(entry) => self.apply(document, entry).await,
                     None => {
                         tracing::warn!(stream = %stream.key, %id, "unreadable entry");

@@ -1,75 +1,19 @@
 //! The update log of each live document: one Redis stream per document
 //! (`contracts::Keys::hub_document`), shared by every hub replica. An entry carries the hub
 //! instance that wrote it, its kind and the y-protocols payload, so replicas can replay each
-//! other's edits and presence. Acknowledged means appended here: a hub only forwards an edit
-//! to other people once this append succeeded.
+//! other's edits and presence; its fields are spelled by [`contracts::doclog`], this module
+//! sends the commands. Acknowledged means appended here: a hub only forwards an edit to other
+//! people once this append succeeded.
 
+use contracts::doclog;
 use contracts::{EntryId, FileId, Keys};
 use deadpool_redis::Pool;
 use redis::aio::ConnectionLike;
-use redis::streams::{StreamId, StreamRangeReply};
-use redis::{AsyncCommands, Value};
+use redis::streams::StreamRangeReply;
+use redis::AsyncCommands;
 use std::sync::Arc;
 
-const ORIGIN: &str = "o";
-const KIND: &str = "k";
-const BODY: &str = "b";
-
-/// What one log entry says happened to a document.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Change {
-    /// A Yjs update (v1 encoding).
-    Update(Vec<u8>),
-    /// An awareness update (y-protocols encoding).
-    Awareness(Vec<u8>),
-    /// The file was deleted: everyone editing it is disconnected.
-    Deleted,
-}
-
-impl Change {
-    fn kind(&self) -> &'static str {
-        match self {
-            Change::Update(_) => "u",
-            Change::Awareness(_) => "a",
-            Change::Deleted => "d",
-        }
-    }
-
-    fn body(&self) -> &[u8] {
-        match self {
-            Change::Update(bytes) | Change::Awareness(bytes) => bytes,
-            Change::Deleted => &[],
-        }
-    }
-}
-
-/// One entry read back from a log.
-#[derive(Clone, Debug)]
-pub struct Entry {
-    pub id: EntryId,
-    /// The hub instance that appended it.
-    pub origin: String,
-    pub change: Change,
-}
-
-impl Entry {
-    /// Reads a stream entry, taking its fields; `None` for one this version does not understand.
-    pub fn parse(mut raw: StreamId) -> Option<Entry> {
-        let id = raw.id.parse().ok()?;
-        let mut bytes = |field: &str| match raw.map.remove(field) {
-            Some(Value::BulkString(bytes)) => Some(bytes),
-            _ => None,
-        };
-        let origin = String::from_utf8(bytes(ORIGIN)?).ok()?;
-        let change = match bytes(KIND)?.as_slice() {
-            b"u" => Change::Update(bytes(BODY)?),
-            b"a" => Change::Awareness(bytes(BODY)?),
-            b"d" => Change::Deleted,
-            _ => return None,
-        };
-        Some(Entry { id, origin, change })
-    }
-}
+pub use contracts::doclog::{Change, Entry};
 
 /// Deletes a log only if it holds nothing after the given id: a check and a delete that no
 /// append of another replica can slip between.
@@ -118,13 +62,7 @@ impl DocumentLog {
             let mut connection = self.pool.get().await.map_err(pool_error)?;
             // A hub that dies leaves its wake stream behind; it expires a day later.
             redis::pipe()
-                .cmd("XADD")
-                .arg(self.wake_key())
-                .arg("MAXLEN")
-                .arg(1)
-                .arg("*")
-                .arg(KIND)
-                .arg("w")
+                .add_command(doclog::wake(&self.wake_key()))
                 .ignore()
                 .expire(self.wake_key(), 86_400)
                 .ignore()
@@ -143,15 +81,7 @@ impl DocumentLog {
         file: FileId,
         change: &Change,
     ) -> redis::RedisResult<EntryId> {
-        let id: String = redis::cmd("XADD")
-            .arg(self.key(file))
-            .arg("*")
-            .arg(ORIGIN)
-            .arg(&*self.instance)
-            .arg(KIND)
-            .arg(change.kind())
-            .arg(BODY)
-            .arg(change.body())
+        let id: String = doclog::append(&self.key(file), &self.instance, change)
             .query_async(connection)
             .await?;
         id.parse().map_err(|_| {
@@ -183,7 +113,7 @@ impl DocumentLog {
         let reply: StreamRangeReply = connection
             .xrange_count(self.key(file), format!("({after}"), "+", count)
             .await?;
-        Ok(reply.ids.into_iter().filter_map(Entry::parse).collect())
+        Ok(reply.ids.into_iter().filter_map(Entry::decode).collect())
     }
 
     /// Removes entries before `synced` that are also older than `older_than_ms`.

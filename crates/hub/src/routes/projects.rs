@@ -1,15 +1,37 @@
 //! Opening a course project, listing and reading projects, sharing them.
 
-use super::caller::Caller;
 use crate::error::HubError;
 use crate::state::AppState;
-use crate::store::projects::{self, ProjectRow};
+use crate::store::files::TreeEntry;
+use crate::store::projects::{self, ProjectRow, ProjectView};
 use crate::store::{files, Access};
 use actix_web::{web, HttpResponse};
 use contracts::{CourseId, ProjectId, UserId};
 use diesel_async::AsyncPgConnection;
-use serde::Deserialize;
-use serde_json::json;
+use http_edge::Caller;
+use http_edge::ErrorBody;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A project, the caller's access to it and its whole tree, parents before children.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectDetail {
+    pub files: Vec<TreeEntry>,
+    pub project: ProjectView,
+}
+
+/// Every project the caller may open.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectList {
+    pub projects: Vec<ProjectView>,
+}
+
+/// A member's access after a grant.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Membership {
+    pub access: Access,
+    pub user_id: UserId,
+}
 
 /// The project and the caller's access, if it is at least `needed`.
 pub async fn require(
@@ -29,6 +51,15 @@ pub async fn require(
 
 /// `POST /hub/courses/{course}/project`: the caller's project in the course, created from the
 /// course's template on first open.
+#[utoipa::path(post, path = "/hub/courses/{course}/project", tag = "hub",
+    operation_id = "open_project",
+    security(("bearer" = [])),
+    params(("course" = i64, Path, minimum = 1, description = "the course's id")),
+    responses(
+        (status = 200, body = ProjectDetail, description = "the caller's project (write access)"),
+        (status = 403, body = ErrorBody, description = "the caller takes no part in the course"),
+        (status = 404, body = ErrorBody, description = "no such course"),
+    ))]
 pub async fn open(
     state: web::Data<AppState>,
     course: web::Path<i64>,
@@ -37,17 +68,33 @@ pub async fn open(
     let mut conn = state.db.get().await?;
     let row = projects::open(&mut conn, CourseId(*course), caller.id()).await?;
     let tree = files::tree(&mut conn, ProjectId(row.id)).await?;
-    Ok(HttpResponse::Ok().json(json!({"project": row.view(Access::Write), "files": tree})))
+    Ok(HttpResponse::Ok().json(ProjectDetail {
+        files: tree,
+        project: row.view(Access::Write),
+    }))
 }
 
 /// `GET /hub/projects`: every project the caller may open.
+#[utoipa::path(get, path = "/hub/projects", tag = "hub",
+    operation_id = "list_projects", security(("bearer" = [])),
+    responses(
+        (status = 200, body = ProjectList, description = "owned, shared and taught projects"),
+    ))]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, HubError> {
     let mut conn = state.db.get().await?;
     let projects = projects::list(&mut conn, caller.id()).await?;
-    Ok(HttpResponse::Ok().json(json!({ "projects": projects })))
+    Ok(HttpResponse::Ok().json(ProjectList { projects }))
 }
 
 /// `GET /hub/projects/{project}`: the project, the caller's access and the file tree.
+#[utoipa::path(get, path = "/hub/projects/{project}", tag = "hub",
+    operation_id = "get_project", security(("bearer" = [])),
+    params(("project" = i64, Path, minimum = 1, description = "the project's id")),
+    responses(
+        (status = 200, body = ProjectDetail, description = "the project as the caller sees it"),
+        (status = 403, body = ErrorBody, description = "no access to the project"),
+        (status = 404, body = ErrorBody, description = "no such project"),
+    ))]
 pub async fn get(
     state: web::Data<AppState>,
     project: web::Path<i64>,
@@ -57,17 +104,37 @@ pub async fn get(
     let mut conn = state.db.get().await?;
     let (row, access) = require(&mut conn, project, &caller, Access::Read).await?;
     let tree = files::tree(&mut conn, project).await?;
-    Ok(HttpResponse::Ok().json(json!({"project": row.view(access), "files": tree})))
+    Ok(HttpResponse::Ok().json(ProjectDetail {
+        files: tree,
+        project: row.view(access),
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Grant {
     /// `read` or `write`.
+    // A string, so that another value is refused with `field: "access"`.
+    #[schema(value_type = Access)]
     access: String,
 }
 
 /// `PUT /hub/projects/{project}/members/{user}`: the owner shares the project.
+#[utoipa::path(put, path = "/hub/projects/{project}/members/{user}", tag = "hub",
+    operation_id = "grant_access",
+    security(("bearer" = [])),
+    params(
+        ("project" = i64, Path, minimum = 1, description = "the project's id"),
+        ("user" = i64, Path, minimum = 1, description = "the id of the user to share it with"),
+    ),
+    request_body = Grant,
+    responses(
+        (status = 200, body = Membership, description = "the user's access now"),
+        (status = 403, body = ErrorBody, description = "the caller does not own the project"),
+        (status = 404, body = ErrorBody, description = "no such project or user"),
+        (status = 409, body = ErrorBody, description = "`user` is the owner (`conflict`)"),
+        (status = 422, body = ErrorBody, description = "`access` is not `read` or `write`"),
+    ))]
 pub async fn grant(
     state: web::Data<AppState>,
     path: web::Path<(i64, i64)>,
@@ -76,23 +143,39 @@ pub async fn grant(
 ) -> Result<HttpResponse, HubError> {
     let (project, member) = (ProjectId(path.0), UserId(path.1));
     let access = Access::parse(&body.access).ok_or_else(|| {
-        HubError::Invalid(format!(
-            "access must be `read` or `write`, not `{}`",
-            body.access
-        ))
+        HubError::invalid(
+            "access",
+            format!("access must be `read` or `write`, not `{}`", body.access),
+        )
     })?;
     let mut conn = state.db.get().await?;
     let row = require_owner(&mut conn, project, &caller).await?;
+    // A well-formed request that the project's state refuses: a conflict, not a bad value.
     if member.0 == row.owner_id {
-        return Err(HubError::Invalid(
+        return Err(HubError::Conflict(
             "the owner always has write access".into(),
         ));
     }
     projects::grant(&mut conn, project, member, access).await?;
-    Ok(HttpResponse::Ok().json(json!({"user_id": member, "access": access})))
+    Ok(HttpResponse::Ok().json(Membership {
+        access,
+        user_id: member,
+    }))
 }
 
 /// `DELETE /hub/projects/{project}/members/{user}`: the owner stops sharing.
+#[utoipa::path(delete, path = "/hub/projects/{project}/members/{user}", tag = "hub",
+    operation_id = "revoke_access",
+    security(("bearer" = [])),
+    params(
+        ("project" = i64, Path, minimum = 1, description = "the project's id"),
+        ("user" = i64, Path, minimum = 1, description = "the member's user id"),
+    ),
+    responses(
+        (status = 204, description = "the user no longer has access"),
+        (status = 403, body = ErrorBody, description = "the caller does not own the project"),
+        (status = 404, body = ErrorBody, description = "no such project, or the user is no member"),
+    ))]
 pub async fn revoke(
     state: web::Data<AppState>,
     path: web::Path<(i64, i64)>,

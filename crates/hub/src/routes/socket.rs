@@ -3,13 +3,70 @@
 //! provider's `serverUrl` is `…/hub/projects/{project}/docs`, its room the file id and its
 //! `params` `{token}`. An `Authorization: Bearer` header works too.
 
-use super::caller::bearer;
 use crate::error::HubError;
 use crate::session;
 use crate::state::{AppState, Target, WorkerRedis};
 use actix_web::{web, HttpRequest, HttpResponse};
 use contracts::{FileId, ProjectId};
+use http_edge::caller::bearer;
+use http_edge::{EdgeError, ErrorBody};
 use serde::Deserialize;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::Required;
+use utoipa::IntoParams;
+
+/// The handshake headers as parameters, each with the pattern of what actix's handshake
+/// accepts (visible ASCII; `Connection` options split at commas), so that the document says
+/// which requests upgrade and which are refused.
+pub struct Handshake;
+
+impl IntoParams for Handshake {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        // The characters of one `Connection` option: visible ASCII and tab, but no comma.
+        let option = r"[\t\x20-\x2b\x2d-\x7e]";
+        let connection = format!(
+            concat!(
+                r"^(?!(?:{option}*,)*[\t ]*[Cc][Ll][Oo][Ss][Ee][\t ]*(?:,|$))",
+                r"(?:{option}*,)*[\t ]*[Uu][Pp][Gg][Rr][Aa][Dd][Ee][\t ]*(?:,{option}*)*$",
+            ),
+            option = option
+        );
+        vec![
+            header(
+                "Upgrade",
+                r"^[\t\x20-\x7e]*[Ww][Ee][Bb][Ss][Oo][Cc][Kk][Ee][Tt][\t\x20-\x7e]*$",
+                "names `websocket` (any case)",
+            ),
+            header(
+                "Connection",
+                &connection,
+                "has the option `upgrade` and not `close` (any case)",
+            ),
+            header("Sec-WebSocket-Version", "^13$", "13"),
+            // Canonical base64 of exactly 16 bytes.
+            header(
+                "Sec-WebSocket-Key",
+                "^[A-Za-z0-9+/]{21}[AQgw]==$",
+                "16 random bytes in base64",
+            ),
+        ]
+    }
+}
+
+fn header(name: &str, pattern: &str, description: &str) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::True)
+        .description(Some(description))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(pattern)),
+        ))
+        .build()
+}
 
 #[derive(Debug, Deserialize)]
 pub struct TokenQuery {
@@ -18,6 +75,26 @@ pub struct TokenQuery {
 
 /// Upgrades to a WebSocket and hands it to its own task. Authentication and access are
 /// checked on the socket, so refusals arrive as close codes the client can act on.
+#[utoipa::path(get, path = "/hub/projects/{project}/docs/{file}", tag = "hub",
+    operation_id = "open_document",
+    description = "The live document of a file over y-protocols (one message per binary \
+                   frame). The token is the `token` query parameter or, without one, an \
+                   `Authorization: Bearer` header; it and the caller's access are checked on the \
+                   socket, whose close codes (4001 no token, 4002 invalid, 4003 expired, 4005 no \
+                   access, 4006 no such project or file, …) say why it ends.",
+    params(
+        ("project" = i64, Path, minimum = 1, description = "the project's id"),
+        ("file" = i64, Path, minimum = 1, description = "the file's id (the Yjs room)"),
+        ("token" = Option<String>, Query, description = "the api's JWT"),
+        Handshake,
+    ),
+    responses(
+        (status = 101, description = "switching protocols: the socket is open"),
+        (status = 400, body = ErrorBody,
+            description = "not a WebSocket handshake, e.g. a plain GET (`not_websocket`), or a \
+                           malformed query string (`bad_request`)"),
+        (status = 404, body = ErrorBody, description = "an id is not a whole number ≥ 1"),
+    ))]
 pub async fn upgrade(
     req: HttpRequest,
     body: web::Payload,
@@ -26,6 +103,10 @@ pub async fn upgrade(
     path: web::Path<(i64, i64)>,
     query: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, HubError> {
+    // Checked before the upgrade: no id below 1 exists, and the document says so.
+    if path.0 < 1 || path.1 < 1 {
+        return Err(HubError::NotFound("project or file"));
+    }
     let target = Target {
         project: ProjectId(path.0),
         file: FileId(path.1),
@@ -34,9 +115,11 @@ pub async fn upgrade(
         .into_inner()
         .token
         .or_else(|| bearer(&req).map(str::to_owned));
-    let (response, socket, messages) = actix_ws::handle(&req, body).map_err(|e| {
-        HubError::NotWebSocket(format!("`{}` speaks WebSocket only: {e}", req.path()))
-    })?;
+    let (response, socket, messages) =
+        actix_ws::handle(&req, body).map_err(|e| EdgeError::NotWebSocket {
+            path: req.path().to_owned(),
+            reason: e.to_string(),
+        })?;
     let limit = state.max_message_bytes;
     let messages = messages
         .max_frame_size(limit)

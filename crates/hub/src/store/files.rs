@@ -10,9 +10,10 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// One entry of a project's tree.
-#[derive(Clone, Debug, Queryable, Selectable, Serialize)]
+#[derive(Clone, Debug, Queryable, Selectable, Serialize, ToSchema)]
 #[diesel(table_name = project_files)]
 pub struct TreeEntry {
     pub id: i64,
@@ -72,9 +73,10 @@ pub async fn relocate(
         let (entry, _) = content(conn, project, file).await?;
         let from = ProjectPath::parse(&entry.path)?;
         if entry.directory && to.starts_with_dir(&from) {
-            return Err(HubError::Invalid(format!(
-                "cannot move directory `{from}` into itself"
-            )));
+            return Err(HubError::invalid(
+                "path",
+                format!("cannot move directory `{from}` into itself"),
+            ));
         }
         if exists(conn, project, to.as_str()).await? {
             return Err(HubError::Conflict(format!("`{to}` already exists")));

@@ -7,9 +7,10 @@ pub mod projects;
 pub mod templates;
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// What a user may do with a project.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Access {
     Read,

@@ -12,6 +12,7 @@ use db::schema::{
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = projects)]
@@ -23,7 +24,7 @@ pub struct ProjectRow {
 }
 
 /// A project as the caller sees it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ProjectView {
     pub id: ProjectId,
     pub course_id: CourseId,

@@ -7,9 +7,10 @@ use db::schema::template_entries;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// One path of a template, without its content.
-#[derive(Clone, Debug, Queryable, Serialize)]
+#[derive(Clone, Debug, Queryable, Serialize, ToSchema)]
 pub struct TemplateEntry {
     pub path: String,
     pub directory: bool,

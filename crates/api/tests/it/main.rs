@@ -1,0 +1,17 @@
+//! The api's integration tests, one binary (linking is the slowest part of a build): the real
+//! api started in-process on port 0 by the test kit against the real Postgres (a scratch
+//! database per test) and Redis (a key prefix per test), and, for the browser test, the whole
+//! platform with a grader running submissions in Docker.
+//!
+//! - [`bad_requests`]: bad input gets a 4xx with a JSON body naming the problem, never a 500;
+//! - [`flows`]: the student and teacher flows, with grader events injected on the stream;
+//! - [`openapi_fuzz`]: Schemathesis fuzzes the api from its own OpenAPI document;
+//! - [`browser`]: the web UI in headless Chromium against the whole stack.
+//!
+//! [`app`] starts the api and holds the HTTP client helpers the first three share.
+
+mod app;
+mod bad_requests;
+mod browser;
+mod flows;
+mod openapi_fuzz;

@@ -1,0 +1,16 @@
+//! The hub's integration tests, one binary: real hubs (in this process on port 0 through
+//! `testkit::spawn`, or as child processes that can be killed) against the local Redis and a
+//! scratch Postgres database per test, driven over HTTP and WebSocket by our own y-protocols
+//! client and by Yjs clients no one here wrote. One module per area of behaviour, then the
+//! support modules.
+
+mod access;
+mod clients;
+mod documents;
+mod projects;
+
+mod classroom;
+mod external;
+mod http;
+mod process;
+mod yclient;

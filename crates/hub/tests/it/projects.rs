@@ -1,0 +1,365 @@
+//! Templates, projects and files over HTTP: archives are checked before anything is stored,
+//! projects start from the template, the tree can be changed, and mistakes get JSON errors.
+
+use crate::classroom::{Account, Store};
+use crate::http::Hub;
+use contracts::CourseId;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::io::Write;
+use testkit::{spawn, Scratch, Service};
+use tokens::Role;
+
+/// A request and the status and error code it must get.
+type Check<'a> = (Method, String, &'a str, Option<Value>, u16, &'a str);
+
+fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (path, content) in entries {
+        writer
+            .start_file(*path, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        writer.write_all(content.as_bytes()).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+fn tar_gz_with_link() -> Vec<u8> {
+    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut builder = tar::Builder::new(encoder);
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Symlink);
+    header.set_size(0);
+    header.set_mode(0o777);
+    builder
+        .append_link(&mut header, "secrets", "/etc/shadow")
+        .unwrap();
+    builder.into_inner().unwrap().finish().unwrap()
+}
+
+fn paths(body: &Value, key: &str) -> Vec<String> {
+    body[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["path"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A hub with a small archive limit, and a course with a teacher and one student.
+struct Course {
+    store: Store,
+    hub: Service,
+    teacher: Account,
+    student: Account,
+    course: CourseId,
+    _scratch: Scratch,
+}
+
+impl Course {
+    async fn new() -> Self {
+        let scratch = Scratch::new("hub").await;
+        let store = Store::of(&scratch);
+        let hub = spawn::hub(&scratch, |s| s.max_archive_bytes = 64 * 1024).await;
+        let teacher = store.user("teacher", Role::Teacher).await;
+        let student = store.user("student", Role::Student).await;
+        let course = store.course(teacher.0, &[student.0]).await;
+        Self {
+            store,
+            hub,
+            teacher,
+            student,
+            course,
+            _scratch: scratch,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_starts_from_the_template_and_its_tree_can_change() {
+    let Course {
+        _scratch,
+        store,
+        hub,
+        teacher,
+        student,
+        course,
+    } = Course::new().await;
+    let template = zip_of(&[
+        ("main.py", "print('hello')\n"),
+        ("lib/util.py", "def twice(x):\n    return 2 * x\n"),
+    ]);
+    let (status, body) = hub.upload_template(course, &teacher.1, template).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(paths(&body, "entries"), ["lib", "lib/util.py", "main.py"]);
+
+    let (project, files) = hub.open_project(course, &student.1).await;
+    let main = files.iter().find(|(path, _)| path == "main.py").unwrap().1;
+    assert_eq!(store.stored_text(main).await, "print('hello')\n");
+    let (again, _) = hub.open_project(course, &student.1).await;
+    assert_eq!(again, project, "the second open finds the same project");
+
+    let base = format!("/hub/projects/{project}");
+    let created = hub
+        .create_file(project, &student.1, "tests/test_main.py")
+        .await;
+    let (status, body) = hub
+        .call(
+            Method::PATCH,
+            &format!("{base}/files/{created}"),
+            &student.1,
+            Some(json!({"path": "spec/test_main.py"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["path"].as_str()),
+        (200, Some("spec/test_main.py")),
+        "{body}"
+    );
+    let lib = hub.call(Method::GET, &base, &student.1, None).await.1["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["path"] == "lib")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (status, _) = hub
+        .call(
+            Method::PATCH,
+            &format!("{base}/files/{lib}"),
+            &student.1,
+            Some(json!({"path": "src/lib"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = hub
+        .call(
+            Method::PATCH,
+            &format!("{base}/files/{main}"),
+            &student.1,
+            Some(json!({"path": "spec/test_main.py"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("conflict")),
+        "{body}"
+    );
+    let (status, _) = hub
+        .call(
+            Method::DELETE,
+            &format!("{base}/files/{created}"),
+            &student.1,
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+
+    let (_, body) = hub.call(Method::GET, &base, &student.1, None).await;
+    assert_eq!(
+        paths(&body, "files"),
+        [
+            "main.py",
+            "spec",
+            "src",
+            "src/lib",
+            "src/lib/util.py",
+            "tests"
+        ]
+    );
+    assert_eq!(body["project"]["access"], "write");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsafe_or_oversized_archives_are_refused_and_nothing_is_stored() {
+    let Course {
+        _scratch,
+        hub,
+        teacher,
+        student,
+        course,
+        ..
+    } = Course::new().await;
+    let cases: [(Vec<u8>, u16, &str); 5] = [
+        (zip_of(&[("../evil.py", "x")]), 422, "unsafe_path"),
+        (zip_of(&[("/etc/cron.d/evil", "x")]), 422, "unsafe_path"),
+        (tar_gz_with_link(), 422, "link_not_allowed"),
+        (vec![7; 65 * 1024], 413, "payload_too_large"),
+        (b"not an archive".to_vec(), 422, "unknown_format"),
+    ];
+    for (archive, status, code) in cases {
+        let (got, body) = hub.upload_template(course, &teacher.1, archive).await;
+        assert_eq!(
+            (got, body["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{body}"
+        );
+        assert!(!body["error"]["message"].as_str().unwrap().is_empty());
+    }
+    let (got, body) = hub
+        .upload_template(course, &student.1, zip_of(&[("a.py", "")]))
+        .await;
+    assert_eq!(
+        (got, body["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+    let (status, body) = hub
+        .call(
+            Method::GET,
+            &format!("/hub/courses/{course}/template"),
+            &teacher.1,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["entries"],
+        json!([]),
+        "a refused archive stores nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mistakes_get_json_errors_never_a_500() {
+    let Course {
+        _scratch,
+        hub,
+        teacher,
+        student,
+        course,
+        ..
+    } = Course::new().await;
+    let (project, _) = hub.open_project(course, &student.1).await;
+    let files = format!("/hub/projects/{project}/files");
+    let raw = hub
+        .http
+        .post(hub.url(&files))
+        .bearer_auth(&student.1)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status().as_u16(), 400);
+    let checks: Vec<Check> = vec![
+        (
+            Method::POST,
+            files.clone(),
+            &student.1,
+            Some(json!({"path": "../x"})),
+            422,
+            "invalid_path",
+        ),
+        (
+            Method::POST,
+            files.clone(),
+            &student.1,
+            Some(json!({"path": "a", "extra": 1})),
+            422,
+            "validation_failed",
+        ),
+        (
+            Method::POST,
+            files.clone(),
+            &teacher.1,
+            Some(json!({"path": "t.py"})),
+            403,
+            "forbidden",
+        ),
+        (
+            Method::POST,
+            files.clone(),
+            "forged.token.here",
+            Some(json!({"path": "t.py"})),
+            401,
+            "invalid_token",
+        ),
+        (
+            Method::GET,
+            "/hub/projects/424242".into(),
+            &student.1,
+            None,
+            404,
+            "not_found",
+        ),
+        (
+            Method::GET,
+            format!("{files}/424242"),
+            &student.1,
+            None,
+            404,
+            "not_found",
+        ),
+        (
+            Method::GET,
+            "/hub/projects/abc".into(),
+            &student.1,
+            None,
+            404,
+            "not_found",
+        ),
+        (
+            Method::POST,
+            "/hub/courses/424242/project".into(),
+            &student.1,
+            None,
+            404,
+            "not_found",
+        ),
+        (
+            Method::GET,
+            format!("/hub/projects/{project}/docs/1"),
+            &student.1,
+            None,
+            400,
+            "not_websocket",
+        ),
+        (
+            Method::PUT,
+            format!("/hub/projects/{project}/members/{}", teacher.0),
+            &student.1,
+            Some(json!({"access": "admin"})),
+            422,
+            "validation_failed",
+        ),
+        (
+            Method::PUT,
+            format!("/hub/projects/{project}/members/424242"),
+            &student.1,
+            Some(json!({"access": "read"})),
+            404,
+            "not_found",
+        ),
+        (
+            Method::PUT,
+            format!("/hub/projects/{project}/members/{}", student.0),
+            &teacher.1,
+            Some(json!({"access": "read"})),
+            403,
+            "forbidden",
+        ),
+    ];
+    for (method, path, token, body, status, code) in checks {
+        let (got, answer) = hub.call(method.clone(), &path, token, body).await;
+        assert_eq!(
+            (got, answer["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{method} {path}: {answer}"
+        );
+        if code == "validation_failed" {
+            assert!(
+                answer["error"]["field"].is_string(),
+                "{method} {path}: a validation error names its field: {answer}"
+            );
+        }
+    }
+    let (status, body) = hub
+        .call(Method::GET, "/hub/projects", &teacher.1, None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["projects"][0]["access"], "read",
+        "teachers read their course's projects"
+    );
+}

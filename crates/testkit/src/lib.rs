@@ -1,0 +1,43 @@
+//! What every crate's tests (and the benchmarks) share: where the real Redis, Postgres and
+//! Docker are ([`env`]), a scratch database cloned from a template migrated once per run
+//! ([`database`]) and a scratch key prefix ([`keys`]) per test, the services started
+//! in-process on port 0 with named setting overrides ([`spawn`]), readiness and metric helpers
+//! ([`probe`]), the sandbox image ([`sandbox`]), a Redis server of a test's own for tests that
+//! flush or stop it ([`RedisServer`]) and the whole platform at once ([`Stack`]).
+//!
+//! A dev-dependency only (and a dependency of the benchmarks): nothing here ships.
+
+pub mod database;
+pub mod env;
+pub mod keys;
+pub mod probe;
+pub mod redis_server;
+pub mod sandbox;
+pub mod scratch;
+pub mod spawn;
+pub mod stack;
+
+pub use database::ScratchDatabase;
+pub use keys::ScratchPrefix;
+pub use redis_server::RedisServer;
+pub use scratch::Scratch;
+pub use spawn::Service;
+pub use stack::Stack;
+
+use std::time::Duration;
+
+/// Long enough for anything that should happen, short enough to fail fast.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// The token key every service started here shares.
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret!";
+
+/// Logs of the code under test go to the test's captured output (`RUST_LOG`, default `warn`).
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}

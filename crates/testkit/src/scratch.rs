@@ -1,0 +1,59 @@
+//! One test's world: a scratch database, a scratch Redis key prefix and the token keys every
+//! service started from it shares. Services spawned from one `Scratch` see the same data.
+
+use crate::database::ScratchDatabase;
+use crate::env::redis_url;
+use crate::keys::ScratchPrefix;
+use contracts::{Keys, Streams, UserId};
+use secrecy::SecretString;
+use tokens::{Role, TokenKeys};
+
+pub struct Scratch {
+    pub database: ScratchDatabase,
+    pub redis: ScratchPrefix,
+    pub redis_url: String,
+    pub tokens: TokenKeys,
+}
+
+impl Scratch {
+    /// A new database and key prefix on the shared Redis (`label` shows in the prefix).
+    pub async fn new(label: &str) -> Self {
+        Self::on_redis(label, &redis_url()).await
+    }
+
+    /// A new database and key prefix on the Redis at `url` (a [`crate::RedisServer`]).
+    pub async fn on_redis(label: &str, url: &str) -> Self {
+        Self {
+            database: ScratchDatabase::create()
+                .await
+                .expect("a scratch database (is Postgres running? deploy/local/services.sh)"),
+            redis: ScratchPrefix::new(url, label),
+            redis_url: url.to_owned(),
+            tokens: TokenKeys::new(
+                &SecretString::from(crate::JWT_SECRET),
+                chrono::Duration::minutes(30),
+            ),
+        }
+    }
+
+    pub fn prefix(&self) -> &str {
+        self.redis.prefix()
+    }
+
+    pub fn keys(&self) -> Keys {
+        Keys::new(self.prefix())
+    }
+
+    /// A Streams client on the test's Redis.
+    pub fn streams(&self) -> Streams {
+        Streams::new(
+            contracts::redis_pool(&self.redis_url, 4).expect("a valid Redis URL"),
+            100_000,
+        )
+    }
+
+    /// A token for `user` with `role`, as the api would issue it.
+    pub fn token(&self, user: UserId, role: Role) -> String {
+        self.tokens.issue(user, role, "tester", false).token
+    }
+}
