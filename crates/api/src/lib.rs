@@ -22,17 +22,15 @@ use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::state::AppState;
 use actix_files::Files;
-use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use contracts::keys::GRADERS_GROUP;
 use contracts::{RuntimeCatalog, Streams};
-use http_edge::{Edge, Readiness};
+use http_edge::{Edge, Readiness, Running};
 use secrecy::ExposeSecret;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// How long stopping waits for requests in flight.
@@ -40,10 +38,7 @@ const SHUTDOWN_TIMEOUT_SECONDS: u64 = 10;
 
 /// A configured api, bound to its listener, not yet serving.
 pub struct Application {
-    server: Server,
-    port: u16,
-    results: JoinHandle<()>,
-    shutdown: CancellationToken,
+    running: Running,
 }
 
 impl Application {
@@ -113,32 +108,25 @@ impl Application {
         .disable_signals()
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
         .run();
-        http_edge::shutdown::stop_server_on(shutdown.clone(), server.handle());
         Ok(Self {
-            server,
-            port,
-            results,
-            shutdown,
+            running: Running::new(server, port, shutdown, vec![results]),
         })
     }
 
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
-        self.port
+        self.running.port()
     }
 
     /// Cancelling this token stops the api: the server finishes its requests and the results
     /// consumer its event.
     pub fn shutdown_token(&self) -> CancellationToken {
-        self.shutdown.clone()
+        self.running.shutdown_token()
     }
 
     /// Serves until [`Application::shutdown_token`] is cancelled.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let served = self.server.await;
-        self.shutdown.cancel();
-        let _ = self.results.await;
-        served
+        self.running.run_until_stopped().await
     }
 }
 

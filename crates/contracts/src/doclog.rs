@@ -121,6 +121,20 @@ mod tests {
         format!("test-{}:hub:doc:1", uuid::Uuid::new_v4().simple())
     }
 
+    async fn whole_log(conn: &mut deadpool_redis::Connection, key: &str) -> StreamRangeReply {
+        redis::cmd("XRANGE")
+            .arg(key)
+            .arg("-")
+            .arg("+")
+            .query_async(conn)
+            .await
+            .unwrap()
+    }
+
+    async fn remove(conn: &mut deadpool_redis::Connection, key: &str) {
+        let _: () = redis::cmd("DEL").arg(key).query_async(conn).await.unwrap();
+    }
+
     #[tokio::test]
     async fn every_change_round_trips_through_a_log() {
         let mut conn = connection().await;
@@ -140,13 +154,7 @@ mod tests {
             ids.push(id.parse::<EntryId>().unwrap());
         }
 
-        let reply: StreamRangeReply = redis::cmd("XRANGE")
-            .arg(&key)
-            .arg("-")
-            .arg("+")
-            .query_async(&mut conn)
-            .await
-            .unwrap();
+        let reply = whole_log(&mut conn, &key).await;
         let entries: Vec<Entry> = reply.ids.into_iter().filter_map(Entry::decode).collect();
         let expected: Vec<Entry> = ids
             .into_iter()
@@ -158,11 +166,7 @@ mod tests {
             })
             .collect();
         assert_eq!(entries, expected);
-        let _: () = redis::cmd("DEL")
-            .arg(&key)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
+        remove(&mut conn, &key).await;
     }
 
     #[tokio::test]
@@ -187,20 +191,10 @@ mod tests {
             .query_async(&mut conn)
             .await
             .unwrap();
-        let reply: StreamRangeReply = redis::cmd("XRANGE")
-            .arg(&key)
-            .arg("-")
-            .arg("+")
-            .query_async(&mut conn)
-            .await
-            .unwrap();
+        let reply = whole_log(&mut conn, &key).await;
         assert_eq!(reply.ids.len(), 2);
         assert_eq!(reply.ids.into_iter().filter_map(Entry::decode).count(), 0);
-        let _: () = redis::cmd("DEL")
-            .arg(&key)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
+        remove(&mut conn, &key).await;
     }
 
     #[tokio::test]
@@ -216,10 +210,6 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(length, 1);
-        let _: () = redis::cmd("DEL")
-            .arg(&key)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
+        remove(&mut conn, &key).await;
     }
 }

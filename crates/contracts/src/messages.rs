@@ -97,6 +97,18 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Every verdict, in declaration order.
+    pub const ALL: [Verdict; 8] = [
+        Verdict::Accepted,
+        Verdict::WrongAnswer,
+        Verdict::CompileError,
+        Verdict::RuntimeError,
+        Verdict::TimeLimit,
+        Verdict::MemoryLimit,
+        Verdict::OutputLimit,
+        Verdict::InternalError,
+    ];
+
     /// The snake_case name used on the wire and in the database.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -254,16 +266,7 @@ mod tests {
 
     #[test]
     fn verdict_names_match_serde() {
-        for verdict in [
-            Verdict::Accepted,
-            Verdict::WrongAnswer,
-            Verdict::CompileError,
-            Verdict::RuntimeError,
-            Verdict::TimeLimit,
-            Verdict::MemoryLimit,
-            Verdict::OutputLimit,
-            Verdict::InternalError,
-        ] {
+        for verdict in Verdict::ALL {
             let json = serde_json::to_value(verdict).unwrap();
             assert_eq!(json, verdict.as_str());
         }

@@ -123,6 +123,15 @@ impl Streams {
         &self.pool
     }
 
+    /// Sends `command` over a connection from the pool and reads its answer.
+    async fn query<T: redis::FromRedisValue>(
+        &self,
+        command: &redis::Cmd,
+    ) -> Result<T, StreamError> {
+        let mut conn = self.pool.get().await?;
+        Ok(command.query_async(&mut conn).await?)
+    }
+
     /// Appends `message`; returns its entry id.
     pub async fn publish<M: Serialize>(
         &self,
@@ -130,18 +139,16 @@ impl Streams {
         message: &M,
     ) -> Result<String, StreamError> {
         let payload = serde_json::to_string(message)?;
-        let mut conn = self.pool.get().await?;
-        let id: String = redis::cmd("XADD")
+        let mut append = redis::cmd("XADD");
+        append
             .arg(stream.name())
             .arg("MAXLEN")
             .arg("~")
             .arg(self.max_len)
             .arg("*")
             .arg(PAYLOAD_FIELD)
-            .arg(payload)
-            .query_async(&mut conn)
-            .await?;
-        Ok(id)
+            .arg(payload);
+        self.query(&append).await
     }
 
     /// Creates `group` on `stream` (and the stream) unless it exists. `start` is `0` to read
@@ -152,18 +159,16 @@ impl Streams {
         group: &str,
         start: &str,
     ) -> Result<(), StreamError> {
-        let mut conn = self.pool.get().await?;
-        let created: Result<(), _> = redis::cmd("XGROUP")
+        let mut create = redis::cmd("XGROUP");
+        create
             .arg("CREATE")
             .arg(stream.name())
             .arg(group)
             .arg(start)
-            .arg("MKSTREAM")
-            .query_async(&mut conn)
-            .await;
-        match created {
-            Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
-            other => Ok(other?),
+            .arg("MKSTREAM");
+        match self.query(&create).await {
+            Err(StreamError::Redis(e)) if e.code() == Some("BUSYGROUP") => Ok(()),
+            other => other,
         }
     }
 
@@ -177,7 +182,6 @@ impl Streams {
         count: usize,
         block: Duration,
     ) -> Result<Vec<Delivery<M>>, StreamError> {
-        let mut conn = self.pool.get().await?;
         let mut read = redis::cmd("XREADGROUP");
         read.arg("GROUP")
             .arg(group)
@@ -187,13 +191,8 @@ impl Streams {
         if !block.is_zero() {
             read.arg("BLOCK").arg(block.as_millis().max(1) as u64);
         }
-        let reply: Option<StreamReadReply> = read
-            .arg("STREAMS")
-            .arg(stream.name())
-            .arg(">")
-            .query_async(&mut conn)
-            .await?;
-        Ok(flatten(reply))
+        read.arg("STREAMS").arg(stream.name()).arg(">");
+        Ok(flatten(self.query(&read).await?))
     }
 
     /// Reads up to `count` entries after `after` (an entry id, or `$`), waiting up to `block`.
@@ -205,18 +204,15 @@ impl Streams {
         count: usize,
         block: Duration,
     ) -> Result<Vec<Delivery<M>>, StreamError> {
-        let mut conn = self.pool.get().await?;
-        let reply: Option<StreamReadReply> = redis::cmd("XREAD")
-            .arg("COUNT")
+        let mut read = redis::cmd("XREAD");
+        read.arg("COUNT")
             .arg(count)
             .arg("BLOCK")
             .arg(block.as_millis() as u64)
             .arg("STREAMS")
             .arg(stream.name())
-            .arg(after)
-            .query_async(&mut conn)
-            .await?;
-        Ok(flatten(reply))
+            .arg(after);
+        Ok(flatten(self.query(&read).await?))
     }
 
     /// Up to `count` entries after `after` (exclusive; an entry id, `0-0` for the start),
@@ -227,15 +223,14 @@ impl Streams {
         after: &str,
         count: usize,
     ) -> Result<Vec<Delivery<M>>, StreamError> {
-        let mut conn = self.pool.get().await?;
-        let reply: StreamRangeReply = redis::cmd("XRANGE")
+        let mut range = redis::cmd("XRANGE");
+        range
             .arg(stream.name())
             .arg(format!("({after}"))
             .arg("+")
             .arg("COUNT")
-            .arg(count)
-            .query_async(&mut conn)
-            .await?;
+            .arg(count);
+        let reply: StreamRangeReply = self.query(&range).await?;
         Ok(reply.ids.into_iter().map(decode).collect())
     }
 
@@ -284,17 +279,16 @@ impl Streams {
         min_idle: Duration,
         count: usize,
     ) -> Result<Vec<Delivery<M>>, StreamError> {
-        let mut conn = self.pool.get().await?;
-        let reply: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
+        let mut claim = redis::cmd("XAUTOCLAIM");
+        claim
             .arg(stream.name())
             .arg(group)
             .arg(consumer)
             .arg(min_idle.as_millis() as u64)
             .arg("0-0")
             .arg("COUNT")
-            .arg(count)
-            .query_async(&mut conn)
-            .await?;
+            .arg(count);
+        let reply: StreamAutoClaimReply = self.query(&claim).await?;
         Ok(reply.claimed.into_iter().map(decode).collect())
     }
 
@@ -307,17 +301,7 @@ impl Streams {
         consumer: &str,
         id: &str,
     ) -> Result<(), StreamError> {
-        let mut conn = self.pool.get().await?;
-        let _: Value = redis::cmd("XCLAIM")
-            .arg(stream.name())
-            .arg(group)
-            .arg(consumer)
-            .arg(0)
-            .arg(id)
-            .arg("JUSTID")
-            .query_async(&mut conn)
-            .await?;
-        Ok(())
+        self.reclaim(stream, group, consumer, id, None).await
     }
 
     /// Sets how many times the pending entry `id` counts as delivered, without delivering it
@@ -331,18 +315,31 @@ impl Streams {
         id: &str,
         deliveries: u64,
     ) -> Result<(), StreamError> {
-        let mut conn = self.pool.get().await?;
-        let _: Value = redis::cmd("XCLAIM")
+        self.reclaim(stream, group, consumer, id, Some(deliveries))
+            .await
+    }
+
+    /// `XCLAIM … JUSTID` of the pending entry `id` for `consumer` at any idle time, which
+    /// restarts its idle time; with `retry_count`, also sets its delivery count.
+    async fn reclaim<M>(
+        &self,
+        stream: &TypedStream<M>,
+        group: &str,
+        consumer: &str,
+        id: &str,
+        retry_count: Option<u64>,
+    ) -> Result<(), StreamError> {
+        let mut claim = redis::cmd("XCLAIM");
+        claim
             .arg(stream.name())
             .arg(group)
             .arg(consumer)
             .arg(0)
-            .arg(id)
-            .arg("RETRYCOUNT")
-            .arg(deliveries)
-            .arg("JUSTID")
-            .query_async(&mut conn)
-            .await?;
+            .arg(id);
+        if let Some(deliveries) = retry_count {
+            claim.arg("RETRYCOUNT").arg(deliveries);
+        }
+        let _: Value = self.query(claim.arg("JUSTID")).await?;
         Ok(())
     }
 
@@ -354,15 +351,9 @@ impl Streams {
         group: &str,
         id: &str,
     ) -> Result<Option<u64>, StreamError> {
-        let mut conn = self.pool.get().await?;
-        let reply: StreamPendingCountReply = redis::cmd("XPENDING")
-            .arg(stream.name())
-            .arg(group)
-            .arg(id)
-            .arg(id)
-            .arg(1)
-            .query_async(&mut conn)
-            .await?;
+        let mut pending = redis::cmd("XPENDING");
+        pending.arg(stream.name()).arg(group).arg(id).arg(id).arg(1);
+        let reply: StreamPendingCountReply = self.query(&pending).await?;
         Ok(reply
             .ids
             .first()
@@ -376,13 +367,9 @@ impl Streams {
         group: &str,
         id: &str,
     ) -> Result<(), StreamError> {
-        let mut conn = self.pool.get().await?;
-        let _: u64 = redis::cmd("XACK")
-            .arg(stream.name())
-            .arg(group)
-            .arg(id)
-            .query_async(&mut conn)
-            .await?;
+        let mut ack = redis::cmd("XACK");
+        ack.arg(stream.name()).arg(group).arg(id);
+        let _: u64 = self.query(&ack).await?;
         Ok(())
     }
 

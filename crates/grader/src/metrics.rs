@@ -70,7 +70,7 @@ impl Metrics {
                 "Jobs on the submissions stream not yet acknowledged",
             ),
         };
-        for verdict in ALL_VERDICTS {
+        for verdict in Verdict::ALL {
             metrics.verdicts.with_label_values(&[verdict.as_str()]);
         }
         metrics
@@ -86,17 +86,6 @@ impl Metrics {
         self.failures.with_label_values(&[kind]).inc();
     }
 }
-
-const ALL_VERDICTS: [Verdict; 8] = [
-    Verdict::Accepted,
-    Verdict::WrongAnswer,
-    Verdict::CompileError,
-    Verdict::RuntimeError,
-    Verdict::TimeLimit,
-    Verdict::MemoryLimit,
-    Verdict::OutputLimit,
-    Verdict::InternalError,
-];
 
 #[cfg(test)]
 mod tests {

@@ -33,8 +33,10 @@ impl Readiness {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
-        self.probes
-            .push((name, Arc::new(move || Box::pin(probe()) as BoxFuture<'static, _>)));
+        self.probes.push((
+            name,
+            Arc::new(move || Box::pin(probe()) as BoxFuture<'static, _>),
+        ));
         self
     }
 
@@ -80,7 +82,12 @@ impl Readiness {
         let ready = outcomes.iter().all(|(_, outcome)| outcome.is_ok());
         let report = outcomes
             .into_iter()
-            .map(|(name, outcome)| (name.to_owned(), json!(outcome.err().unwrap_or_else(|| "ok".into()))))
+            .map(|(name, outcome)| {
+                (
+                    name.to_owned(),
+                    json!(outcome.err().unwrap_or_else(|| "ok".into())),
+                )
+            })
             .collect();
         (ready, report)
     }

@@ -2,11 +2,13 @@
 //! envelope and its documented list of codes ([`error`]), the extractor rules that turn bad
 //! input into those errors ([`extract`]), a request id and span on every request with its
 //! metrics ([`request`]), liveness and readiness probes ([`health`]), one metrics registry
-//! ([`metrics`]) and signal handling ([`shutdown`]).
+//! ([`metrics`]), signal handling ([`shutdown`]) and a started server with its background
+//! tasks ([`Running`]).
 //!
 //! A service puts one [`Edge`] in its app data, wraps its `App` in [`request::middleware`]
 //! and calls [`configure`]; it adds only its own routes and its own error enum, mapped to a
-//! [`Problem`] in one place with [`impl_response_error!`].
+//! [`Problem`] in one place with [`impl_response_error!`]. Its `Application` holds a
+//! [`Running`].
 
 pub mod caller;
 pub mod error;
@@ -15,6 +17,7 @@ pub mod health;
 pub mod metrics;
 pub mod openapi;
 pub mod request;
+pub mod running;
 pub mod shutdown;
 
 pub use caller::Caller;
@@ -22,6 +25,7 @@ pub use error::{EdgeError, ErrorBody, ErrorCode, ErrorDetail, Problem};
 pub use health::Readiness;
 pub use metrics::Metrics;
 pub use request::RequestId;
+pub use running::Running;
 
 use actix_web::web;
 use futures_util::future::BoxFuture;

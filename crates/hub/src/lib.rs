@@ -74,17 +74,15 @@ use crate::live::registry::{Registry, Timings};
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::state::{AppState, WorkerRedis};
-use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use contracts::Keys;
-use http_edge::{Edge, Readiness};
+use http_edge::{Edge, Readiness, Running};
 use secrecy::ExposeSecret;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 use tokens::TokenKeys;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// How long stopping waits for sockets to finish their close handshake.
@@ -94,10 +92,7 @@ const SYNC_TICK: Duration = Duration::from_millis(200);
 
 /// A configured hub, bound to its listener, not yet serving.
 pub struct Application {
-    server: Server,
-    port: u16,
-    background: Vec<JoinHandle<()>>,
-    shutdown: CancellationToken,
+    running: Running,
 }
 
 impl Application {
@@ -188,35 +183,25 @@ impl Application {
         .disable_signals()
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
         .run();
-
-        http_edge::shutdown::stop_server_on(shutdown.clone(), server.handle());
         Ok(Self {
-            server,
-            port,
-            background: vec![follower, sync],
-            shutdown,
+            running: Running::new(server, port, shutdown, vec![follower, sync]),
         })
     }
 
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
-        self.port
+        self.running.port()
     }
 
     /// Cancelling this token stops the hub: every socket is closed with 1001, changed
     /// documents are written to Postgres and the server finishes.
     pub fn shutdown_token(&self) -> CancellationToken {
-        self.shutdown.clone()
+        self.running.shutdown_token()
     }
 
     /// Serves until [`Application::shutdown_token`] is cancelled.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let served = self.server.await;
-        self.shutdown.cancel();
-        for task in self.background {
-            let _ = task.await;
-        }
-        served
+        self.running.run_until_stopped().await
     }
 }
 

@@ -210,7 +210,10 @@ mod tests {
             bytes,
             per_user,
         };
-        Arc::new(Fanout::new(limits, Metrics::new(&http_edge::Metrics::new("relay"))))
+        Arc::new(Fanout::new(
+            limits,
+            Metrics::new(&http_edge::Metrics::new("relay")),
+        ))
     }
 
     fn event(seq: u64, user: i64, feedback_bytes: usize) -> Arc<RelayedEvent> {

@@ -73,18 +73,16 @@ use crate::metrics::Metrics;
 use crate::reader::{Reader, ReaderHealth};
 use crate::settings::Settings;
 use crate::state::{AppState, SessionConfig};
-use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use contracts::{Keys, Streams};
-use http_edge::{Edge, Readiness};
+use http_edge::{Edge, Readiness, Running};
 use secrecy::ExposeSecret;
 use std::any::Any;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 use tokens::TokenKeys;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// How long stopping waits for sockets to finish their close handshake.
@@ -92,10 +90,7 @@ const SHUTDOWN_TIMEOUT_SECONDS: u64 = 5;
 
 /// A configured relay, bound to its listener, not yet serving.
 pub struct Application {
-    server: Server,
-    port: u16,
-    reader: JoinHandle<()>,
-    shutdown: CancellationToken,
+    running: Running,
 }
 
 impl Application {
@@ -183,33 +178,25 @@ impl Application {
         .disable_signals()
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
         .run();
-
-        http_edge::shutdown::stop_server_on(shutdown.clone(), server.handle());
         Ok(Self {
-            server,
-            port,
-            reader,
-            shutdown,
+            running: Running::new(server, port, shutdown, vec![reader]),
         })
     }
 
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
-        self.port
+        self.running.port()
     }
 
     /// Cancelling this token stops the relay: every socket is closed with 1001, the reader
     /// stops and the server finishes.
     pub fn shutdown_token(&self) -> CancellationToken {
-        self.shutdown.clone()
+        self.running.shutdown_token()
     }
 
     /// Serves until [`Application::shutdown_token`] is cancelled.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let served = self.server.await;
-        self.shutdown.cancel();
-        let _ = self.reader.await;
-        served
+        self.running.run_until_stopped().await
     }
 }
 

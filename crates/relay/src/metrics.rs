@@ -36,10 +36,8 @@ impl Metrics {
                 "connected_users",
                 "Users with at least one authenticated socket",
             ),
-            events_read: registry.counter(
-                "events_read_total",
-                "Entries read from the results stream",
-            ),
+            events_read: registry
+                .counter("events_read_total", "Entries read from the results stream"),
             events_skipped: registry.counter_vec(
                 "events_skipped_total",
                 "Stream entries not relayed, by reason",
@@ -71,10 +69,8 @@ impl Metrics {
                 "Resumes answered with resync, by reason",
                 &["reason"],
             ),
-            reader_errors: registry.counter(
-                "reader_errors_total",
-                "Failed reads of the results stream",
-            ),
+            reader_errors: registry
+                .counter("reader_errors_total", "Failed reads of the results stream"),
         };
         // Present from the start, so a dashboard shows 0 rather than nothing.
         for path in ["live", "resume"] {

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod probe;
 pub mod redis_server;
 pub mod sandbox;
+pub mod schemathesis;
 pub mod scratch;
 pub mod spawn;
 pub mod stack;

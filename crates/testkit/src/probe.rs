@@ -5,7 +5,12 @@ use std::time::Duration;
 
 /// Waits until `GET {base}/readyz` answers 200; panics after [`WAIT`].
 pub async fn wait_until_ready(http: &reqwest::Client, base: &str) {
-    let url = format!("{base}/readyz");
+    wait_until_answering(http, base, "/readyz").await;
+}
+
+/// Waits until `GET {base}{path}` answers 200; panics after [`WAIT`].
+pub async fn wait_until_answering(http: &reqwest::Client, base: &str, path: &str) {
+    let url = format!("{base}{path}");
     let ready = async {
         loop {
             if let Ok(response) = http.get(&url).send().await {

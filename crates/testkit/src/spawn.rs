@@ -53,7 +53,27 @@ impl Service {
         probe::metric(&self.http, &self.base(), series).await
     }
 
+    /// `GET path` on the service.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("the service answers")
+    }
+
     async fn started(
+        port: u16,
+        shutdown: CancellationToken,
+        run: impl std::future::Future<Output = Result<(), String>> + Send + 'static,
+    ) -> Self {
+        let service = Self::alive(port, shutdown, run).await;
+        probe::wait_until_ready(&service.http, &service.base()).await;
+        service
+    }
+
+    /// Started and answering `/healthz`, ready or not.
+    async fn alive(
         port: u16,
         shutdown: CancellationToken,
         run: impl std::future::Future<Output = Result<(), String>> + Send + 'static,
@@ -69,7 +89,7 @@ impl Service {
             shutdown,
             task: Some(task),
         };
-        probe::wait_until_ready(&service.http, &service.base()).await;
+        probe::wait_until_answering(&service.http, &service.base(), "/healthz").await;
         service
     }
 }
@@ -203,11 +223,19 @@ pub async fn grader(scratch: &Scratch, adjust: impl FnOnce(&mut grader::Settings
     grader_with(settings).await
 }
 
-/// Starts a grader with exactly `settings`.
+/// Starts a grader with exactly `settings`; waits until it is ready.
 pub async fn grader_with(settings: grader::Settings) -> Service {
+    let service = grader_alive(settings).await;
+    probe::wait_until_ready(&service.http, &service.base()).await;
+    service
+}
+
+/// Starts a grader with exactly `settings`; waits only until it answers `/healthz` (one
+/// without Docker or its image is never ready, yet must be watched at work).
+pub async fn grader_alive(settings: grader::Settings) -> Service {
     let (listener, port) = port_zero();
     let shutdown = CancellationToken::new();
     let run = grader::run(settings, listener, shutdown.clone());
     let run = async move { run.await.map_err(|e| e.to_string()) };
-    Service::started(port, shutdown, run).await
+    Service::alive(port, shutdown, run).await
 }

@@ -11,17 +11,13 @@ use utoipa::{PartialSchema, ToSchema};
 pub struct Code(String);
 
 impl Code {
-    /// A program over `max_bytes` is a field out of its bounds like any other (422); 413 is
-    /// for a body over the edge's limit.
+    /// A program over `max_bytes` is too large (413), as a body over the edge's limit is.
     pub fn parse(text: String, max_bytes: usize) -> Result<Self, ApiError> {
         if text.len() > max_bytes {
-            return Err(ApiError::invalid(
-                "code",
-                format!(
-                    "the code is {} bytes; the limit is {max_bytes} bytes",
-                    text.len()
-                ),
-            ));
+            return Err(ApiError::PayloadTooLarge(format!(
+                "the code is {} bytes; the limit is {max_bytes} bytes",
+                text.len()
+            )));
         }
         if text.trim().is_empty() {
             return Err(ApiError::invalid("code", "the code is empty"));
@@ -57,10 +53,9 @@ mod tests {
     use http_edge::ErrorCode;
 
     #[test]
-    fn code_over_the_limit_is_invalid() {
+    fn code_over_the_limit_is_too_large() {
         let err = Code::parse("x".repeat(11), 10).unwrap_err();
-        assert_eq!(err.problem().code, ErrorCode::ValidationFailed);
-        assert_eq!(err.problem().field.as_deref(), Some("code"));
+        assert_eq!(err.problem().code, ErrorCode::PayloadTooLarge);
     }
 
     #[test]

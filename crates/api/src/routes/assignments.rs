@@ -8,6 +8,8 @@ use crate::state::AppState;
 use crate::store;
 use actix_web::{web, HttpResponse};
 use contracts::{AssignmentId, CourseId};
+use db::models::Assignment;
+use diesel_async::AsyncPgConnection;
 
 /// One assignment with its handout.
 #[utoipa::path(get, path = "/api/assignments/{id}", tag = "assignments",
@@ -42,18 +44,12 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let id = AssignmentId(path.into_inner());
     let mut conn = state.conn().await?;
-    let current = store::assignments::by_id(&mut conn, id.0)
-        .await?
-        .ok_or(ApiError::NotFound("assignment"))?;
-    require_teacher(&mut conn, current.course_id, &caller).await?;
+    let current = taught(&mut conn, id, &caller).await?;
     let fields = body
         .into_inner()
         .validate(&state.runtimes, current.position)?;
     let updated = store::assignments::update(&mut conn, id.0, &fields).await?;
-    state
-        .cache
-        .forget_assignment(&state.keys, id, CourseId(current.course_id))
-        .await;
+    forget(&state, &current).await;
     Ok(HttpResponse::Ok().json(AssignmentView::full(updated)))
 }
 
@@ -68,14 +64,27 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let id = AssignmentId(path.into_inner());
     let mut conn = state.conn().await?;
-    let current = store::assignments::by_id(&mut conn, id.0)
+    let current = taught(&mut conn, id, &caller).await?;
+    store::assignments::delete(&mut conn, id.0).await?;
+    forget(&state, &current).await;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The assignment `id`, if `caller` teaches its course.
+async fn taught(
+    conn: &mut AsyncPgConnection,
+    id: AssignmentId,
+    caller: &Caller,
+) -> Result<Assignment, ApiError> {
+    let assignment = store::assignments::by_id(conn, id.0)
         .await?
         .ok_or(ApiError::NotFound("assignment"))?;
-    require_teacher(&mut conn, current.course_id, &caller).await?;
-    store::assignments::delete(&mut conn, id.0).await?;
-    state
-        .cache
-        .forget_assignment(&state.keys, id, CourseId(current.course_id))
-        .await;
-    Ok(HttpResponse::NoContent().finish())
+    require_teacher(conn, assignment.course_id, caller).await?;
+    Ok(assignment)
+}
+
+/// Drops the cached copies of `assignment` after it changed or went.
+async fn forget(state: &AppState, assignment: &Assignment) {
+    let (id, course) = (AssignmentId(assignment.id), CourseId(assignment.course_id));
+    state.cache.forget_assignment(&state.keys, id, course).await;
 }

@@ -90,6 +90,12 @@ impl TestApp {
         }
     }
 
+    /// `GET path` as `token`, expecting 200; returns the JSON body.
+    pub async fn get(&self, path: &str, token: &str) -> Value {
+        self.expect(Method::GET, path, Some(token), None, StatusCode::OK)
+            .await
+    }
+
     /// Signs in as a fresh guest; returns (token, user id).
     pub async fn guest(&self) -> (String, i64) {
         let session = self
@@ -123,15 +129,7 @@ impl TestApp {
 
     /// The seeded "Python basics" course id and its assignment ids in order.
     pub async fn seeded_course(&self, token: &str) -> (i64, Vec<i64>) {
-        let courses = self
-            .expect(
-                Method::GET,
-                "/api/courses",
-                Some(token),
-                None,
-                StatusCode::OK,
-            )
-            .await;
+        let courses = self.get("/api/courses", token).await;
         let course = courses
             .as_array()
             .unwrap()
@@ -141,13 +139,7 @@ impl TestApp {
             .as_i64()
             .unwrap();
         let list = self
-            .expect(
-                Method::GET,
-                &format!("/api/courses/{course}/assignments"),
-                Some(token),
-                None,
-                StatusCode::OK,
-            )
+            .get(&format!("/api/courses/{course}/assignments"), token)
             .await;
         let ids = list["assignments"]
             .as_array()

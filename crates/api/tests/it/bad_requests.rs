@@ -4,20 +4,60 @@ use crate::app::TestApp;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-struct Case {
-    name: &'static str,
+/// A request a case sends: a method and path, then an optional bearer token and body.
+struct Request<'a> {
     method: Method,
     path: String,
-    token: Option<String>,
+    token: Option<&'a str>,
     body: Body,
-    status: StatusCode,
-    code: &'static str,
 }
 
 enum Body {
     None,
     Json(Value),
-    Raw(&'static str, String),
+    /// A content type and the text sent under it.
+    Raw(&'static str, &'static str),
+}
+
+fn request<'a>(method: Method, path: impl Into<String>) -> Request<'a> {
+    Request {
+        method,
+        path: path.into(),
+        token: None,
+        body: Body::None,
+    }
+}
+
+fn get<'a>(path: impl Into<String>) -> Request<'a> {
+    request(Method::GET, path)
+}
+
+fn post<'a>(path: impl Into<String>) -> Request<'a> {
+    request(Method::POST, path)
+}
+
+impl<'a> Request<'a> {
+    /// Sent with `token` as its bearer token.
+    fn by(self, token: &'a str) -> Self {
+        Self {
+            token: Some(token),
+            ..self
+        }
+    }
+
+    fn json(self, body: Value) -> Self {
+        Self {
+            body: Body::Json(body),
+            ..self
+        }
+    }
+
+    fn raw(self, content_type: &'static str, text: &'static str) -> Self {
+        Self {
+            body: Body::Raw(content_type, text),
+            ..self
+        }
+    }
 }
 
 #[tokio::test]
@@ -57,293 +97,210 @@ async fn a_table_of_bad_requests_gets_the_expected_statuses_and_error_bodies() {
     .issue(contracts::UserId(1), tokens::Role::Student, "late", false)
     .token;
     let submit = format!("/api/assignments/{first}/submissions");
-    let s = |t: &str| Some(t.to_owned());
+    let (register, login) = ("/api/auth/register", "/api/auth/login");
+    let assignment = || json!({"title": "x", "handout": "", "runtime": "python3", "tests": []});
+    let theirs = format!("/api/submissions/{submission}");
 
-    let cases = vec![
-        Case {
-            name: "malformed JSON",
-            method: Method::POST,
-            path: "/api/auth/register".into(),
-            token: None,
-            body: Body::Raw("application/json", "{\"username\":".into()),
-            status: StatusCode::BAD_REQUEST,
-            code: "malformed_json",
-        },
-        Case {
-            name: "not JSON at all",
-            method: Method::POST,
-            path: "/api/auth/login".into(),
-            token: None,
-            body: Body::Raw("text/plain", "username=a".into()),
-            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            code: "unsupported_media_type",
-        },
-        Case {
-            name: "missing field",
-            method: Method::POST,
-            path: "/api/auth/register".into(),
-            token: None,
-            body: Body::Json(json!({"username": "someone"})),
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            code: "validation_failed",
-        },
-        Case {
-            name: "unknown field",
-            method: Method::POST,
-            path: "/api/auth/register".into(),
-            token: None,
-            body: Body::Json(
-                json!({"username": "someone", "password": "long enough", "admin": true}),
-            ),
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            code: "validation_failed",
-        },
-        Case {
-            name: "short password",
-            method: Method::POST,
-            path: "/api/auth/register".into(),
-            token: None,
-            body: Body::Json(json!({"username": "someone", "password": "short"})),
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            code: "validation_failed",
-        },
-        Case {
-            name: "taken username",
-            method: Method::POST,
-            path: "/api/auth/register".into(),
-            token: None,
-            body: Body::Json(json!({"username": "tina", "password": "long enough"})),
-            status: StatusCode::CONFLICT,
-            code: "username_taken",
-        },
-        Case {
-            name: "wrong password",
-            method: Method::POST,
-            path: "/api/auth/login".into(),
-            token: None,
-            body: Body::Json(json!({"username": "tina", "password": "not the password"})),
-            status: StatusCode::UNAUTHORIZED,
-            code: "invalid_credentials",
-        },
-        Case {
-            name: "unknown user",
-            method: Method::POST,
-            path: "/api/auth/login".into(),
-            token: None,
-            body: Body::Json(json!({"username": "nobody", "password": "whatever1"})),
-            status: StatusCode::UNAUTHORIZED,
-            code: "invalid_credentials",
-        },
-        Case {
-            name: "missing token",
-            method: Method::GET,
-            path: "/api/courses".into(),
-            token: None,
-            body: Body::None,
-            status: StatusCode::UNAUTHORIZED,
-            code: "missing_token",
-        },
-        Case {
-            name: "forged token",
-            method: Method::GET,
-            path: "/api/courses".into(),
-            token: s(&forged),
-            body: Body::None,
-            status: StatusCode::UNAUTHORIZED,
-            code: "invalid_token",
-        },
-        Case {
-            name: "garbage token",
-            method: Method::GET,
-            path: "/api/me".into(),
-            token: s("garbage"),
-            body: Body::None,
-            status: StatusCode::UNAUTHORIZED,
-            code: "invalid_token",
-        },
-        Case {
-            name: "expired token",
-            method: Method::GET,
-            path: "/api/courses".into(),
-            token: s(&expired),
-            body: Body::None,
-            status: StatusCode::UNAUTHORIZED,
-            code: "expired_token",
-        },
-        Case {
-            name: "unknown assignment",
-            method: Method::GET,
-            path: "/api/assignments/999999".into(),
-            token: s(&student),
-            body: Body::None,
-            status: StatusCode::NOT_FOUND,
-            code: "not_found",
-        },
-        Case {
-            name: "non-numeric id",
-            method: Method::GET,
-            path: "/api/assignments/abc".into(),
-            token: s(&student),
-            body: Body::None,
-            status: StatusCode::NOT_FOUND,
-            code: "not_found",
-        },
-        Case {
-            name: "submission to unknown assignment",
-            method: Method::POST,
-            path: "/api/assignments/999999/submissions".into(),
-            token: s(&student),
-            body: Body::Json(json!({"code": "print(1)"})),
-            status: StatusCode::NOT_FOUND,
-            code: "not_found",
-        },
-        Case {
-            name: "oversized code",
-            method: Method::POST,
-            path: submit.clone(),
-            token: s(&student),
-            body: Body::Json(json!({"code": "#".repeat(70_000)})),
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            code: "payload_too_large",
-        },
-        Case {
-            name: "oversized body",
-            method: Method::POST,
-            path: submit.clone(),
-            token: s(&student),
-            body: Body::Json(json!({"code": "#".repeat(300_000)})),
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            code: "payload_too_large",
-        },
-        Case {
-            name: "unknown runtime",
-            method: Method::POST,
-            path: submit.clone(),
-            token: s(&student),
-            body: Body::Json(json!({"code": "print(1)", "runtime": "cobol"})),
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            code: "validation_failed",
-        },
-        Case {
-            name: "blank code",
-            method: Method::POST,
-            path: submit.clone(),
-            token: s(&student),
-            body: Body::Json(json!({"code": "   "})),
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            code: "validation_failed",
-        },
-        Case {
-            name: "code of the wrong type",
-            method: Method::POST,
-            path: submit.clone(),
-            token: s(&student),
-            body: Body::Json(json!({"code": 42})),
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            code: "validation_failed",
-        },
-        Case {
-            name: "student creates a course",
-            method: Method::POST,
-            path: "/api/courses".into(),
-            token: s(&student),
-            body: Body::Json(json!({"title": "Mine"})),
-            status: StatusCode::FORBIDDEN,
-            code: "forbidden",
-        },
-        Case {
-            name: "student adds an assignment",
-            method: Method::POST,
-            path: format!("/api/courses/{course}/assignments"),
-            token: s(&student),
-            body: Body::Json(
-                json!({"title": "x", "handout": "", "runtime": "python3", "tests": []}),
-            ),
-            status: StatusCode::FORBIDDEN,
-            code: "forbidden",
-        },
-        Case {
-            name: "teacher of another course edits",
-            method: Method::PUT,
-            path: format!("/api/assignments/{first}"),
-            token: s(&teacher),
-            body: Body::Json(
-                json!({"title": "x", "handout": "", "runtime": "python3", "tests": []}),
-            ),
-            status: StatusCode::FORBIDDEN,
-            code: "forbidden",
-        },
-        Case {
-            name: "someone else's submission",
-            method: Method::GET,
-            path: format!("/api/submissions/{submission}"),
-            token: s(&other_student),
-            body: Body::None,
-            status: StatusCode::NOT_FOUND,
-            code: "not_found",
-        },
-        Case {
-            name: "deleting someone else's submission",
-            method: Method::DELETE,
-            path: format!("/api/submissions/{submission}"),
-            token: s(&other_student),
-            body: Body::None,
-            status: StatusCode::NOT_FOUND,
-            code: "not_found",
-        },
-        Case {
-            name: "unknown endpoint",
-            method: Method::GET,
-            path: "/api/nothing-here".into(),
-            token: None,
-            body: Body::None,
-            status: StatusCode::NOT_FOUND,
-            code: "not_found",
-        },
-        Case {
-            name: "wrong method",
-            method: Method::PATCH,
-            path: "/api/courses".into(),
-            token: s(&student),
-            body: Body::None,
-            status: StatusCode::METHOD_NOT_ALLOWED,
-            code: "method_not_allowed",
-        },
+    // Each refusal once, with the requests that must get it.
+    let refusals = [
+        (
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            vec![(
+                "malformed JSON",
+                post(register).raw("application/json", "{\"username\":"),
+            )],
+        ),
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            vec![(
+                "not JSON at all",
+                post(login).raw("text/plain", "username=a"),
+            )],
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            vec![
+                (
+                    "missing field",
+                    post(register).json(json!({"username": "someone"})),
+                ),
+                (
+                    "unknown field",
+                    post(register).json(
+                        json!({"username": "someone", "password": "long enough", "admin": true}),
+                    ),
+                ),
+                (
+                    "short password",
+                    post(register).json(json!({"username": "someone", "password": "short"})),
+                ),
+                (
+                    "unknown runtime",
+                    post(&submit)
+                        .by(&student)
+                        .json(json!({"code": "print(1)", "runtime": "cobol"})),
+                ),
+                (
+                    "blank code",
+                    post(&submit).by(&student).json(json!({"code": "   "})),
+                ),
+                (
+                    "code of the wrong type",
+                    post(&submit).by(&student).json(json!({"code": 42})),
+                ),
+            ],
+        ),
+        (
+            StatusCode::CONFLICT,
+            "username_taken",
+            vec![(
+                "taken username",
+                post(register).json(json!({"username": "tina", "password": "long enough"})),
+            )],
+        ),
+        (
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            vec![
+                (
+                    "wrong password",
+                    post(login).json(json!({"username": "tina", "password": "not the password"})),
+                ),
+                (
+                    "unknown user",
+                    post(login).json(json!({"username": "nobody", "password": "whatever1"})),
+                ),
+            ],
+        ),
+        (
+            StatusCode::UNAUTHORIZED,
+            "missing_token",
+            vec![("missing token", get("/api/courses"))],
+        ),
+        (
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            vec![
+                ("forged token", get("/api/courses").by(&forged)),
+                ("garbage token", get("/api/me").by("garbage")),
+            ],
+        ),
+        (
+            StatusCode::UNAUTHORIZED,
+            "expired_token",
+            vec![("expired token", get("/api/courses").by(&expired))],
+        ),
+        (
+            StatusCode::NOT_FOUND,
+            "not_found",
+            vec![
+                (
+                    "unknown assignment",
+                    get("/api/assignments/999999").by(&student),
+                ),
+                ("non-numeric id", get("/api/assignments/abc").by(&student)),
+                (
+                    "submission to unknown assignment",
+                    post("/api/assignments/999999/submissions")
+                        .by(&student)
+                        .json(json!({"code": "print(1)"})),
+                ),
+                ("someone else's submission", get(&theirs).by(&other_student)),
+                (
+                    "deleting someone else's submission",
+                    request(Method::DELETE, &theirs).by(&other_student),
+                ),
+                ("unknown endpoint", get("/api/nothing-here")),
+            ],
+        ),
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            vec![
+                // Over `max_code_bytes` but not over the body limit.
+                (
+                    "oversized code",
+                    post(&submit)
+                        .by(&student)
+                        .json(json!({"code": "#".repeat(70_000)})),
+                ),
+                (
+                    "oversized body",
+                    post(&submit)
+                        .by(&student)
+                        .json(json!({"code": "#".repeat(300_000)})),
+                ),
+            ],
+        ),
+        (
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            vec![
+                (
+                    "student creates a course",
+                    post("/api/courses")
+                        .by(&student)
+                        .json(json!({"title": "Mine"})),
+                ),
+                (
+                    "student adds an assignment",
+                    post(format!("/api/courses/{course}/assignments"))
+                        .by(&student)
+                        .json(assignment()),
+                ),
+                (
+                    "teacher of another course edits",
+                    request(Method::PUT, format!("/api/assignments/{first}"))
+                        .by(&teacher)
+                        .json(assignment()),
+                ),
+            ],
+        ),
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            vec![(
+                "wrong method",
+                request(Method::PATCH, "/api/courses").by(&student),
+            )],
+        ),
     ];
 
-    for case in cases {
-        let mut request = app.http().request(case.method.clone(), app.url(&case.path));
-        if let Some(token) = &case.token {
-            request = request.bearer_auth(token);
-        }
-        request = match case.body {
-            Body::None => request,
-            Body::Json(value) => request.json(&value),
-            Body::Raw(content_type, text) => {
-                request.header("content-type", content_type).body(text)
+    for (status, code, requests) in refusals {
+        for (name, case) in requests {
+            let mut outgoing = app.http().request(case.method, app.url(&case.path));
+            if let Some(token) = case.token {
+                outgoing = outgoing.bearer_auth(token);
             }
-        };
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        assert_eq!(status, case.status, "{}: {text}", case.name);
-        let body: Value = serde_json::from_str(&text)
-            .unwrap_or_else(|_| panic!("{}: body is not JSON: {text}", case.name));
-        assert_eq!(body["error"]["code"], case.code, "{}: {text}", case.name);
-        assert!(
-            !body["error"]["message"]
-                .as_str()
-                .unwrap_or_default()
-                .is_empty(),
-            "{}: no message",
-            case.name
-        );
+            outgoing = match case.body {
+                Body::None => outgoing,
+                Body::Json(value) => outgoing.json(&value),
+                Body::Raw(content_type, text) => {
+                    outgoing.header("content-type", content_type).body(text)
+                }
+            };
+            let response = outgoing.send().await.unwrap();
+            let got = response.status();
+            let text = response.text().await.unwrap();
+            assert_eq!(got, status, "{name}: {text}");
+            let body: Value = serde_json::from_str(&text)
+                .unwrap_or_else(|_| panic!("{name}: body is not JSON: {text}"));
+            assert_eq!(body["error"]["code"], code, "{name}: {text}");
+            assert!(
+                !body["error"]["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .is_empty(),
+                "{name}: no message"
+            );
+        }
     }
 
     // Nothing was lost along the way: the one good submission is still there, still queued.
-    let mine = app
-        .expect(Method::GET, &submit, Some(&student), None, StatusCode::OK)
-        .await;
+    let mine = app.get(&submit, &student).await;
     assert_eq!(mine.as_array().unwrap().len(), 1);
     assert_eq!(mine[0]["status"], "queued");
 }
@@ -374,8 +331,6 @@ async fn a_full_queue_answers_503_and_stores_nothing() {
         )
         .await;
     assert_eq!(full["error"]["code"], "queue_full");
-    let mine = app
-        .expect(Method::GET, &submit, Some(&student), None, StatusCode::OK)
-        .await;
+    let mine = app.get(&submit, &student).await;
     assert_eq!(mine.as_array().unwrap().len(), 1);
 }

@@ -52,21 +52,38 @@ fn graded(submission: &Value, verdict: Verdict) -> ResultEvent {
 /// Polls a submission until `done` holds for it (bounded).
 async fn wait_for(app: &TestApp, token: &str, id: i64, done: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..100 {
-        let current = app
-            .expect(
-                Method::GET,
-                &format!("/api/submissions/{id}"),
-                Some(token),
-                None,
-                StatusCode::OK,
-            )
-            .await;
+        let current = app.get(&format!("/api/submissions/{id}"), token).await;
         if done(&current) {
             return current;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("submission {id} never reached the expected state");
+}
+
+/// Publishes `event` on the results stream, as a grader would, then polls its submission
+/// until `done` holds for it.
+async fn deliver(
+    app: &TestApp,
+    token: &str,
+    event: &ResultEvent,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    app.streams()
+        .publish(&app.keys().results(), event)
+        .await
+        .unwrap();
+    wait_for(app, token, event.submission_id.0, done).await
+}
+
+/// What the course's assignment list at `path` shows: the first assignment's progress and
+/// the first unsolved assignment.
+async fn first_progress(app: &TestApp, token: &str, path: &str) -> (Value, Value) {
+    let list = app.get(path, token).await;
+    (
+        list["assignments"][0]["progress"].clone(),
+        list["next_unsolved"].clone(),
+    )
 }
 
 #[tokio::test]
@@ -83,9 +100,7 @@ async fn accounts_register_sign_in_refresh_and_describe_themselves() {
         )
         .await;
     let token = session["token"].as_str().unwrap();
-    let me = app
-        .expect(Method::GET, "/api/me", Some(token), None, StatusCode::OK)
-        .await;
+    let me = app.get("/api/me", token).await;
     assert_eq!(me["username"], "ada");
     assert_eq!(me["role"], "student");
     let refreshed = app
@@ -100,9 +115,7 @@ async fn accounts_register_sign_in_refresh_and_describe_themselves() {
     assert!(refreshed["token"].is_string());
 
     let (guest, _) = app.guest().await;
-    let me = app
-        .expect(Method::GET, "/api/me", Some(&guest), None, StatusCode::OK)
-        .await;
+    let me = app.get("/api/me", &guest).await;
     assert_eq!(me["guest"], true);
 }
 
@@ -113,61 +126,21 @@ async fn progress_and_the_first_unsolved_exercise_follow_the_verdicts() {
     let (course, assignments) = app.seeded_course(&student).await;
     assert!(assignments.len() >= 6);
     let list_path = format!("/api/courses/{course}/assignments");
-
-    let list = app
-        .expect(
-            Method::GET,
-            &list_path,
-            Some(&student),
-            None,
-            StatusCode::OK,
-        )
-        .await;
-    assert_eq!(list["next_unsolved"], assignments[0]);
-    assert_eq!(list["assignments"][0]["progress"], "untried");
+    let progress = || first_progress(&app, &student, &list_path);
+    assert_eq!(progress().await, (json!("untried"), json!(assignments[0])));
 
     let wrong = submit(&app, &student, assignments[0], "print('hi')").await;
     let right = submit(&app, &student, assignments[0], "print('Hello, World!')").await;
-    let results = app.keys().results();
-    app.streams()
-        .publish(&results, &graded(&wrong, Verdict::WrongAnswer))
-        .await
-        .unwrap();
-    wait_for(&app, &student, wrong["id"].as_i64().unwrap(), |s| {
-        s["status"] == "graded"
-    })
-    .await;
-    let list = app
-        .expect(
-            Method::GET,
-            &list_path,
-            Some(&student),
-            None,
-            StatusCode::OK,
-        )
-        .await;
-    assert_eq!(list["assignments"][0]["progress"], "attempted");
-    assert_eq!(list["next_unsolved"], assignments[0]);
+    let wrong_answer = graded(&wrong, Verdict::WrongAnswer);
+    deliver(&app, &student, &wrong_answer, |s| s["status"] == "graded").await;
+    assert_eq!(
+        progress().await,
+        (json!("attempted"), json!(assignments[0]))
+    );
 
-    app.streams()
-        .publish(&results, &graded(&right, Verdict::Accepted))
-        .await
-        .unwrap();
-    wait_for(&app, &student, right["id"].as_i64().unwrap(), |s| {
-        s["verdict"] == "accepted"
-    })
-    .await;
-    let list = app
-        .expect(
-            Method::GET,
-            &list_path,
-            Some(&student),
-            None,
-            StatusCode::OK,
-        )
-        .await;
-    assert_eq!(list["assignments"][0]["progress"], "solved");
-    assert_eq!(list["next_unsolved"], assignments[1]);
+    let accepted = graded(&right, Verdict::Accepted);
+    deliver(&app, &student, &accepted, |s| s["verdict"] == "accepted").await;
+    assert_eq!(progress().await, (json!("solved"), json!(assignments[1])));
 }
 
 #[tokio::test]
@@ -178,9 +151,7 @@ async fn a_cached_list_shows_a_new_submission_right_after_it_is_created() {
     let path = format!("/api/assignments/{}/submissions", assignments[1]);
     // Fill the cache, then read again so the second answer comes from it.
     for _ in 0..2 {
-        let empty = app
-            .expect(Method::GET, &path, Some(&student), None, StatusCode::OK)
-            .await;
+        let empty = app.get(&path, &student).await;
         assert_eq!(empty.as_array().unwrap().len(), 0);
     }
     let key = app
@@ -198,9 +169,7 @@ async fn a_cached_list_shows_a_new_submission_right_after_it_is_created() {
         "print('Hello, ' + input() + '!')",
     )
     .await;
-    let list = app
-        .expect(Method::GET, &path, Some(&student), None, StatusCode::OK)
-        .await;
+    let list = app.get(&path, &student).await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["id"], created["id"]);
     assert_eq!(list[0]["status"], "queued");
@@ -213,12 +182,11 @@ async fn a_redelivered_verdict_is_recorded_once() {
     let (_, assignments) = app.seeded_course(&student).await;
     let submission = submit(&app, &student, assignments[0], "print('Hello, World!')").await;
     let id = submission["id"].as_i64().unwrap();
-    let results = app.keys().results();
     let accepted = graded(&submission, Verdict::Accepted);
-    app.streams().publish(&results, &accepted).await.unwrap();
-    let first = wait_for(&app, &student, id, |s| s["status"] == "graded").await;
+    let first = deliver(&app, &student, &accepted, |s| s["status"] == "graded").await;
 
     // The same verdict again, then a contradicting late one: neither changes the record.
+    let results = app.keys().results();
     app.streams().publish(&results, &accepted).await.unwrap();
     app.streams()
         .publish(&results, &graded(&submission, Verdict::WrongAnswer))
@@ -232,15 +200,7 @@ async fn a_redelivered_verdict_is_recorded_once() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(app.api.metric(duplicates).await, 2.0);
-    let after = app
-        .expect(
-            Method::GET,
-            &format!("/api/submissions/{id}"),
-            Some(&student),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let after = app.get(&format!("/api/submissions/{id}"), &student).await;
     assert_eq!(after["verdict"], "accepted");
     assert_eq!(after["finished_at"], first["finished_at"]);
 }
@@ -331,15 +291,7 @@ async fn teachers_manage_assignments_of_their_own_courses() {
 
     // Students see the handout and the test names, not the tests.
     let (student, _) = app.guest().await;
-    let seen = app
-        .expect(
-            Method::GET,
-            &format!("/api/assignments/{id}"),
-            Some(&student),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let seen = app.get(&format!("/api/assignments/{id}"), &student).await;
     assert_eq!(seen["test_names"][0], "doubles 2");
     assert!(seen.get("tests").is_none(), "{seen}");
 
@@ -355,15 +307,7 @@ async fn teachers_manage_assignments_of_their_own_courses() {
         )
         .await;
     assert_eq!(updated["title"], "Double it twice");
-    let seen = app
-        .expect(
-            Method::GET,
-            &format!("/api/assignments/{id}"),
-            Some(&student),
-            None,
-            StatusCode::OK,
-        )
-        .await;
+    let seen = app.get(&format!("/api/assignments/{id}"), &student).await;
     assert_eq!(
         seen["title"], "Double it twice",
         "the cached copy was replaced"
@@ -399,13 +343,7 @@ async fn teachers_manage_assignments_of_their_own_courses() {
     )
     .await;
     let list = app
-        .expect(
-            Method::GET,
-            &format!("/api/courses/{course}/assignments"),
-            Some(&student),
-            None,
-            StatusCode::OK,
-        )
+        .get(&format!("/api/courses/{course}/assignments"), &student)
         .await;
     assert_eq!(list["assignments"].as_array().unwrap().len(), 0);
 }

@@ -17,6 +17,28 @@ fn generous() -> Limits {
     }
 }
 
+/// Publishes a job that takes 1.5 s and waits (a minute at most) until `grader` has taken it
+/// up; returns its entry id.
+async fn submit_slow_job(
+    queue: &Queue,
+    grader: &GraderProcess,
+    submission: SubmissionId,
+) -> String {
+    let entry = queue
+        .submit(&job(
+            submission.0,
+            &slow_add(1.5),
+            one_add_test(),
+            generous(),
+        ))
+        .await;
+    let waited = queue
+        .wait_for(submission, Duration::from_secs(60), is_grading)
+        .await;
+    assert!(waited.is_ok(), "{waited:?}\n{}", grader.log_text());
+    entry
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_of_a_killed_grader_is_graded_once_by_another() {
     let scratch = Scratch::new("grader").await;
@@ -29,18 +51,7 @@ async fn a_job_of_a_killed_grader_is_graded_once_by_another() {
         ],
     );
     let submission = SubmissionId(1);
-    queue
-        .submit(&job(
-            submission.0,
-            &slow_add(1.5),
-            one_add_test(),
-            generous(),
-        ))
-        .await;
-    let waited = queue
-        .wait_for(submission, Duration::from_secs(60), is_grading)
-        .await;
-    assert!(waited.is_ok(), "{waited:?}\n{}", first.log_text());
+    submit_slow_job(&queue, &first, submission).await;
     first.signal("KILL").await;
     let status = first.exit_status(Duration::from_secs(10)).await.unwrap();
     assert!(!status.success());
@@ -91,18 +102,7 @@ async fn sigterm_finishes_the_job_in_flight_and_exits_zero() {
     let queue = Queue::of(&scratch);
     let mut grader = GraderProcess::spawn(&scratch, &[]);
     let (in_flight, queued) = (SubmissionId(1), SubmissionId(2));
-    let entry = queue
-        .submit(&job(
-            in_flight.0,
-            &slow_add(1.5),
-            one_add_test(),
-            generous(),
-        ))
-        .await;
-    let waited = queue
-        .wait_for(in_flight, Duration::from_secs(60), is_grading)
-        .await;
-    assert!(waited.is_ok(), "{waited:?}\n{}", grader.log_text());
+    let entry = submit_slow_job(&queue, &grader, in_flight).await;
     // With its only slot busy, the grader does not read this one; it stays for others.
     queue
         .submit(&job(queued.0, &slow_add(0.0), one_add_test(), generous()))

@@ -3,7 +3,7 @@
 //! Postgres refuses after `result_max_deliveries`; deleted submissions are acknowledged
 //! without running; and a failing entry never holds up the ones behind it.
 
-use crate::support::grader::{self, UnreadyGrader};
+use crate::support::grader;
 use crate::support::jobs::right_add;
 use crate::support::queue::{is_error, is_grading, reason_of, Queue};
 use crate::support::student::Student;
@@ -86,7 +86,7 @@ async fn a_missing_image_leaves_the_job_pending_then_dead_letters_it() {
     settings.sandbox_tag = tag.clone();
     settings.max_attempts = 2;
     settings.claim_idle_ms = 1_500;
-    let grader = UnreadyGrader::start(settings).await;
+    let grader = spawn::grader_alive(settings).await;
 
     let ready = grader.get("/readyz").await;
     assert_eq!(ready.status(), 503);
@@ -99,11 +99,7 @@ async fn a_missing_image_leaves_the_job_pending_then_dead_letters_it() {
     );
 
     let submission = SubmissionId(1);
-    let entry = queue.submit(&right_add(submission.0)).await;
-    queue
-        .wait_for(submission, Duration::from_secs(10), is_grading)
-        .await
-        .unwrap();
+    let entry = queue.submit_until_grading(&right_add(submission.0)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         queue.deliveries(&entry).await,
@@ -200,17 +196,13 @@ async fn a_failing_job_is_dead_lettered_while_later_ones_are_graded() {
     settings.max_attempts = 3;
     settings.claim_idle_ms = 1_500;
     // Never ready (an image of its catalogue is missing), but it grades what it can.
-    let grader = UnreadyGrader::start(settings).await;
+    let grader = spawn::grader_alive(settings).await;
     std::fs::remove_file(&catalogue).unwrap();
 
     let failing = SubmissionId(1);
     let mut job = right_add(failing.0);
     job.runtime = "python3-unbuilt".into();
-    let entry = queue.submit(&job).await;
-    queue
-        .wait_for(failing, Duration::from_secs(10), is_grading)
-        .await
-        .unwrap();
+    let entry = queue.submit_until_grading(&job).await;
 
     // Published after the failing job was first delivered, while it keeps failing.
     let later: Vec<SubmissionId> = (2..=4).map(SubmissionId).collect();

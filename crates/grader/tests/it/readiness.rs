@@ -1,12 +1,12 @@
 //! The HTTP endpoints say what is wrong, and a grader without Docker leaves jobs pending
 //! instead of failing them, without using up their attempts.
 
-use crate::support::grader::{self, UnreadyGrader};
+use crate::support::grader;
 use crate::support::jobs::right_add;
-use crate::support::queue::{is_grading, Queue};
+use crate::support::queue::Queue;
 use contracts::SubmissionId;
 use std::time::Duration;
-use testkit::Scratch;
+use testkit::{spawn, Scratch};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_docker_the_grader_is_unready_and_jobs_stay_pending() {
@@ -15,7 +15,7 @@ async fn without_docker_the_grader_is_unready_and_jobs_stay_pending() {
     let mut settings = grader::settings(&scratch);
     settings.docker_host = Some("unix:///nonexistent/docker.sock".into());
     settings.claim_idle_ms = 60_000;
-    let grader = UnreadyGrader::start(settings).await;
+    let grader = spawn::grader_alive(settings).await;
 
     let health = grader.get("/healthz").await;
     assert_eq!(health.status(), 200);
@@ -27,11 +27,7 @@ async fn without_docker_the_grader_is_unready_and_jobs_stay_pending() {
     assert!(docker.starts_with("Docker is unreachable"), "{body}");
 
     let submission = SubmissionId(1);
-    let entry = queue.submit(&right_add(submission.0)).await;
-    queue
-        .wait_for(submission, Duration::from_secs(10), is_grading)
-        .await
-        .unwrap();
+    let entry = queue.submit_until_grading(&right_add(submission.0)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(queue.is_pending(&entry).await, "left pending for a retry");
     assert_eq!(

@@ -24,8 +24,14 @@ async fn a_request_id_is_echoed_or_made_up() {
                 .send()
                 .await
                 .unwrap();
-            let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
-            assert!(!id.is_empty() && id.len() <= 128 && !id.contains('\\'), "{id}");
+            let id = response.headers()["x-request-id"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert!(
+                !id.is_empty() && id.len() <= 128 && !id.contains('\\'),
+                "{id}"
+            );
             made_up.push(id);
         }
         made_up.sort();

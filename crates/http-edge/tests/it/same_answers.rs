@@ -116,7 +116,11 @@ fn cases() -> Vec<Case> {
             body: Body::None,
             status: StatusCode::NOT_FOUND,
             code: "not_found",
-            paths: &[(Api, "/api/nothing-here"), (Hub, "/hub/nothing-here"), (Relay, "/nothing-here")],
+            paths: &[
+                (Api, "/api/nothing-here"),
+                (Hub, "/hub/nothing-here"),
+                (Relay, "/nothing-here"),
+            ],
         },
         Case {
             what: "wrong method",
@@ -125,7 +129,11 @@ fn cases() -> Vec<Case> {
             body: Body::None,
             status: StatusCode::METHOD_NOT_ALLOWED,
             code: "method_not_allowed",
-            paths: &[(Api, "/api/courses"), (Hub, "/hub/projects"), (Relay, "/ws")],
+            paths: &[
+                (Api, "/api/courses"),
+                (Hub, "/hub/projects"),
+                (Relay, "/ws"),
+            ],
         },
         Case {
             what: "wrong method on a probe",
@@ -143,7 +151,10 @@ fn cases() -> Vec<Case> {
             body: Body::None,
             status: StatusCode::NOT_FOUND,
             code: "not_found",
-            paths: &[(Api, "/api/submissions/987654321"), (Hub, "/hub/projects/987654321")],
+            paths: &[
+                (Api, "/api/submissions/987654321"),
+                (Hub, "/hub/projects/987654321"),
+            ],
         },
         Case {
             what: "an id that is not a number",
@@ -211,7 +222,9 @@ async fn the_same_bad_request_gets_the_same_answer_from_every_service() {
             let status = response.status();
             let headers = response.headers().clone();
             let body: Value = response.json().await.unwrap_or(Value::Null);
-            let code = body["error"]["code"].as_str().unwrap_or("<no JSON envelope>");
+            let code = body["error"]["code"]
+                .as_str()
+                .unwrap_or("<no JSON envelope>");
             let mut wrong = Vec::new();
             if status != case.status || code != case.code {
                 wrong.push(format!("{status} {code}"));

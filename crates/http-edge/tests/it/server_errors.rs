@@ -57,7 +57,8 @@ async fn a_server_error_returns_a_request_id_and_the_log_names_the_cause() {
         assert!(
             lines
                 .iter()
-                .any(|line| line.contains("request failed") && line.contains(&format!("\"{table}\""))),
+                .any(|line| line.contains("request failed")
+                    && line.contains(&format!("\"{table}\""))),
             "no log line with request id {id} names the missing relation {table}: {lines:#?}"
         );
     }

@@ -13,7 +13,7 @@ use http_edge::ErrorBody;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 /// How long a deleted document's log stays, so every replica sees the deletion.
 const DELETED_LOG_SECONDS: i64 = 60;
@@ -48,6 +48,34 @@ impl utoipa::PartialSchema for FilePath {
 }
 
 impl ToSchema for FilePath {}
+
+/// The path parameters naming one file or directory of a project.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct FileRef {
+    /// the project's id
+    #[param(minimum = 1)]
+    project: i64,
+    /// the file's or directory's id
+    #[param(minimum = 1)]
+    file: i64,
+}
+
+impl FileRef {
+    /// A connection and the ids the path names, once `caller` is found to have `needed`
+    /// access to the project.
+    async fn authorize(
+        &self,
+        state: &AppState,
+        caller: &Caller,
+        needed: Access,
+    ) -> Result<(db::Connection, ProjectId, FileId), HubError> {
+        let project = ProjectId(self.project);
+        let mut conn = state.db.get().await?;
+        require(&mut conn, project, caller, needed).await?;
+        Ok((conn, project, FileId(self.file)))
+    }
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -110,10 +138,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/hub/projects/{project}/files/{file}", tag = "hub",
     operation_id = "read_file",
     security(("bearer" = [])),
-    params(
-        ("project" = i64, Path, minimum = 1, description = "the project's id"),
-        ("file" = i64, Path, minimum = 1, description = "the file's or directory's id"),
-    ),
+    params(FileRef),
     responses(
         (status = 200, body = FileContent, description = "the entry and its text"),
         (status = 403, body = ErrorBody, description = "no access to the project"),
@@ -121,12 +146,10 @@ pub async fn create(
     ))]
 pub async fn read(
     state: web::Data<AppState>,
-    path: web::Path<(i64, i64)>,
+    path: web::Path<FileRef>,
     caller: Caller,
 ) -> Result<HttpResponse, HubError> {
-    let (project, file) = (ProjectId(path.0), FileId(path.1));
-    let mut conn = state.db.get().await?;
-    require(&mut conn, project, &caller, Access::Read).await?;
+    let (mut conn, project, file) = path.authorize(&state, &caller, Access::Read).await?;
     let (entry, content) = files::content(&mut conn, project, file).await?;
     Ok(HttpResponse::Ok().json(FileContent {
         content,
@@ -139,10 +162,7 @@ pub async fn read(
 #[utoipa::path(patch, path = "/hub/projects/{project}/files/{file}", tag = "hub",
     operation_id = "move_file",
     security(("bearer" = [])),
-    params(
-        ("project" = i64, Path, minimum = 1, description = "the project's id"),
-        ("file" = i64, Path, minimum = 1, description = "the file's or directory's id"),
-    ),
+    params(FileRef),
     request_body = Relocation,
     responses(
         (status = 200, body = TreeEntry, description = "the entry at its new path"),
@@ -156,13 +176,11 @@ pub async fn read(
     ))]
 pub async fn relocate(
     state: web::Data<AppState>,
-    path: web::Path<(i64, i64)>,
+    path: web::Path<FileRef>,
     caller: Caller,
     body: web::Json<Relocation>,
 ) -> Result<HttpResponse, HubError> {
-    let (project, file) = (ProjectId(path.0), FileId(path.1));
-    let mut conn = state.db.get().await?;
-    require(&mut conn, project, &caller, Access::Write).await?;
+    let (mut conn, project, file) = path.authorize(&state, &caller, Access::Write).await?;
     let to = ProjectPath::parse(&body.path)?;
     // Any valid path may be asked for; whether a directory would end up inside itself depends
     // on where it is now, so that is a conflict with the tree, not a bad value. (The store
@@ -183,10 +201,7 @@ pub async fn relocate(
 #[utoipa::path(delete, path = "/hub/projects/{project}/files/{file}", tag = "hub",
     operation_id = "delete_file",
     security(("bearer" = [])),
-    params(
-        ("project" = i64, Path, minimum = 1, description = "the project's id"),
-        ("file" = i64, Path, minimum = 1, description = "the file's or directory's id"),
-    ),
+    params(FileRef),
     responses(
         (status = 204, description = "deleted, with everything under a directory"),
         (status = 403, body = ErrorBody, description = "no write access to the project"),
@@ -194,12 +209,10 @@ pub async fn relocate(
     ))]
 pub async fn delete(
     state: web::Data<AppState>,
-    path: web::Path<(i64, i64)>,
+    path: web::Path<FileRef>,
     caller: Caller,
 ) -> Result<HttpResponse, HubError> {
-    let (project, file) = (ProjectId(path.0), FileId(path.1));
-    let mut conn = state.db.get().await?;
-    require(&mut conn, project, &caller, Access::Write).await?;
+    let (mut conn, project, file) = path.authorize(&state, &caller, Access::Write).await?;
     let deleted = files::delete(&mut conn, project, file).await?;
     let log = state.registry.log();
     for gone in deleted {

@@ -67,11 +67,8 @@ pub async fn open(
 ) -> Result<HttpResponse, HubError> {
     let mut conn = state.db.get().await?;
     let row = projects::open(&mut conn, CourseId(*course), caller.id()).await?;
-    let tree = files::tree(&mut conn, ProjectId(row.id)).await?;
-    Ok(HttpResponse::Ok().json(ProjectDetail {
-        files: tree,
-        project: row.view(Access::Write),
-    }))
+    let detail = detail(&mut conn, row, Access::Write).await?;
+    Ok(HttpResponse::Ok().json(detail))
 }
 
 /// `GET /hub/projects`: every project the caller may open.
@@ -103,11 +100,21 @@ pub async fn get(
     let project = ProjectId(*project);
     let mut conn = state.db.get().await?;
     let (row, access) = require(&mut conn, project, &caller, Access::Read).await?;
-    let tree = files::tree(&mut conn, project).await?;
-    Ok(HttpResponse::Ok().json(ProjectDetail {
-        files: tree,
+    let detail = detail(&mut conn, row, access).await?;
+    Ok(HttpResponse::Ok().json(detail))
+}
+
+/// `row` as a caller with `access` sees it, with its whole tree.
+async fn detail(
+    conn: &mut AsyncPgConnection,
+    row: ProjectRow,
+    access: Access,
+) -> Result<ProjectDetail, HubError> {
+    let files = files::tree(conn, ProjectId(row.id)).await?;
+    Ok(ProjectDetail {
+        files,
         project: row.view(access),
-    }))
+    })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -1,18 +1,15 @@
 //! Who may open a document socket, and what a read-only user can do: every refusal is a close
 //! code with a reason, or the y-protocols permission-denied message.
 
-use crate::classroom::{Classroom, Store};
+use crate::classroom::start_hubs;
 use crate::http::Hub;
 use crate::yclient::YClient;
-use testkit::{spawn, Scratch, WAIT};
+use testkit::WAIT;
 use tokio_tungstenite::tungstenite::Message as Frame;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_only_user_sees_edits_but_cannot_change_anything() {
-    let scratch = Scratch::new("hub").await;
-    let store = Store::of(&scratch);
-    let hub = spawn::hub(&scratch, |s| s.sync_quiet_ms = 50).await;
-    let class = Classroom::new(&store, &hub).await;
+    let (_scratch, store, [hub], class) = start_hubs(|s| s.sync_quiet_ms = 50).await;
     class.share(&hub, "read").await;
     let mut owner = YClient::connect(&hub.doc_url(class.project, class.file, &class.owner.1)).await;
     let mut reader =
@@ -51,10 +48,7 @@ async fn a_read_only_user_sees_edits_but_cannot_change_anything() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sockets_without_the_right_token_or_access_are_closed_with_a_code() {
-    let scratch = Scratch::new("hub").await;
-    let store = Store::of(&scratch);
-    let hub = spawn::hub(&scratch, |_| {}).await;
-    let class = Classroom::new(&store, &hub).await;
+    let (_scratch, _store, [hub], class) = start_hubs(|_| {}).await;
     let base = format!("{}/{}", hub.docs_url(class.project), class.file);
     let expired = {
         let keys = tokens::TokenKeys::new(
@@ -99,10 +93,7 @@ async fn sockets_without_the_right_token_or_access_are_closed_with_a_code() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_frames_close_the_socket_with_a_reason_and_the_hub_carries_on() {
-    let scratch = Scratch::new("hub").await;
-    let store = Store::of(&scratch);
-    let hub = spawn::hub(&scratch, |s| s.max_message_bytes = 1024).await;
-    let class = Classroom::new(&store, &hub).await;
+    let (_scratch, _store, [hub], class) = start_hubs(|s| s.max_message_bytes = 1024).await;
     let url = hub.doc_url(class.project, class.file, &class.owner.1);
     let garbage: [(Frame, u16); 5] = [
         (Frame::Text("hello".into()), 1003),
@@ -125,10 +116,7 @@ async fn bad_frames_close_the_socket_with_a_reason_and_the_hub_carries_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_over_the_socket_limit_is_closed_with_4009() {
-    let scratch = Scratch::new("hub").await;
-    let store = Store::of(&scratch);
-    let hub = spawn::hub(&scratch, |s| s.max_connections_per_user = 2).await;
-    let class = Classroom::new(&store, &hub).await;
+    let (_scratch, _store, [hub], class) = start_hubs(|s| s.max_connections_per_user = 2).await;
     let url = hub.doc_url(class.project, class.file, &class.owner.1);
     let mut first = YClient::connect(&url).await;
     let mut second = YClient::connect(&url).await;

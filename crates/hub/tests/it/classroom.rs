@@ -1,6 +1,7 @@
 //! The people and data a hub test needs: accounts and a course seeded straight into the
-//! scratch database ([`Store`], which also reads back what the hub wrote), and a ready-made
-//! [`Classroom`] with one student's project and file.
+//! scratch database ([`Store`], which also reads back what the hub wrote), a ready-made
+//! [`Classroom`] with one student's project and file, and that classroom on hubs started for
+//! it ([`start_hubs`]).
 
 use crate::http::Hub;
 use contracts::{CourseId, FileId, ProjectId, UserId};
@@ -9,7 +10,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde_json::json;
 use std::time::Duration;
-use testkit::{Scratch, WAIT};
+use testkit::{spawn, Scratch, Service, WAIT};
 use tokens::{Role, TokenKeys};
 
 /// A user id and a token for it.
@@ -142,4 +143,23 @@ impl Classroom {
             .await;
         assert_eq!(status, 200, "{body}");
     }
+}
+
+/// `N` hubs in this process on one scratch database and key prefix, with their settings
+/// changed by `adjust`, and a [`Classroom`] opened through the first. The test keeps the
+/// [`Scratch`] to the end: dropping it removes the database and keys.
+pub async fn start_hubs<const N: usize>(
+    adjust: impl Fn(&mut hub::settings::Settings),
+) -> (Scratch, Store, [Service; N], Classroom) {
+    let scratch = Scratch::new("hub").await;
+    let store = Store::of(&scratch);
+    let mut hubs = Vec::with_capacity(N);
+    for _ in 0..N {
+        hubs.push(spawn::hub(&scratch, &adjust).await);
+    }
+    let Ok(hubs) = <[Service; N]>::try_from(hubs) else {
+        unreachable!("N hubs were started")
+    };
+    let class = Classroom::new(&store, &hubs[0]).await;
+    (scratch, store, hubs, class)
 }

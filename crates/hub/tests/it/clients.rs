@@ -1,21 +1,17 @@
 //! The hub with Yjs clients that no one here wrote: Debian's y-websocket provider (Node.js)
 //! and pycrdt (PyPI), on two hub replicas, through a killed hub, and read-only.
 
-use crate::classroom::{Classroom, Store};
+use crate::classroom::{start_hubs, Classroom, Store};
 use crate::external::{External, Kind};
 use crate::http::Hub;
 use crate::process::HubProcess;
 use serde_json::json;
 use std::time::Duration;
-use testkit::{spawn, Scratch, WAIT};
+use testkit::{Scratch, WAIT};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn providers_on_two_replicas_converge_and_pycrdt_joins_in() {
-    let scratch = Scratch::new("hub").await;
-    let store = Store::of(&scratch);
-    let first = spawn::hub(&scratch, |s| s.sync_quiet_ms = 100).await;
-    let second = spawn::hub(&scratch, |s| s.sync_quiet_ms = 100).await;
-    let class = Classroom::new(&store, &first).await;
+    let (_scratch, store, [first, second], class) = start_hubs(|s| s.sync_quiet_ms = 100).await;
     class.share(&first, "write").await;
     let room = class.file.to_string();
 
@@ -155,10 +151,7 @@ async fn clients_of_a_killed_hub_move_to_the_other_replica_and_lose_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_only_provider_is_told_no_and_changes_nothing() {
-    let scratch = Scratch::new("hub").await;
-    let store = Store::of(&scratch);
-    let hub = spawn::hub(&scratch, |s| s.sync_quiet_ms = 100).await;
-    let class = Classroom::new(&store, &hub).await;
+    let (_scratch, store, [hub], class) = start_hubs(|s| s.sync_quiet_ms = 100).await;
     class.share(&hub, "read").await;
     let room = class.file.to_string();
     let mut owner = External::start(

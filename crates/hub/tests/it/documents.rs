@@ -1,21 +1,17 @@
 //! Live documents on real hubs, Redis and Postgres: replicas converge, edits reach Postgres and
 //! survive a killed hub, idle documents leave memory and Redis, deleted files close sockets.
 
-use crate::classroom::{Classroom, Store};
+use crate::classroom::{start_hubs, Classroom, Store};
 use crate::http::Hub;
 use crate::process::HubProcess;
 use crate::yclient::YClient;
 use contracts::FileId;
 use std::time::Duration;
-use testkit::{spawn, Scratch, WAIT};
+use testkit::{Scratch, WAIT};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edits_on_two_replicas_converge_and_reach_postgres() {
-    let scratch = Scratch::new("hub").await;
-    let store = Store::of(&scratch);
-    let first = spawn::hub(&scratch, |s| s.sync_quiet_ms = 100).await;
-    let second = spawn::hub(&scratch, |s| s.sync_quiet_ms = 100).await;
-    let class = Classroom::new(&store, &first).await;
+    let (_scratch, store, [first, second], class) = start_hubs(|s| s.sync_quiet_ms = 100).await;
     class.share(&first, "write").await;
 
     let mut alice =
@@ -86,15 +82,12 @@ async fn a_killed_hub_loses_no_acknowledged_edit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_document_is_written_and_leaves_memory_and_redis() {
-    let scratch = Scratch::new("hub").await;
-    let store = Store::of(&scratch);
-    let hub = spawn::hub(&scratch, |s| {
+    let (scratch, store, [hub], class) = start_hubs(|s| {
         s.sync_quiet_ms = 50;
         s.unload_after_ms = 300;
         s.trim_after_ms = 0;
     })
     .await;
-    let class = Classroom::new(&store, &hub).await;
     let url = hub.doc_url(class.project, class.file, &class.owner.1);
     let mut client = YClient::connect(&url).await;
     client.append("print('hello')").await;
@@ -122,11 +115,7 @@ async fn an_idle_document_is_written_and_leaves_memory_and_redis() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_an_open_file_closes_its_sockets_on_every_replica() {
-    let scratch = Scratch::new("hub").await;
-    let store = Store::of(&scratch);
-    let first = spawn::hub(&scratch, |_| {}).await;
-    let second = spawn::hub(&scratch, |_| {}).await;
-    let class = Classroom::new(&store, &first).await;
+    let (_scratch, _store, [first, second], class) = start_hubs(|_| {}).await;
     let mut here =
         YClient::connect(&first.doc_url(class.project, class.file, &class.owner.1)).await;
     let mut there =

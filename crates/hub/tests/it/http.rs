@@ -114,6 +114,23 @@ pub trait Hub {
         assert_eq!(status, 201, "{body}");
         FileId(body["id"].as_i64().unwrap())
     }
+
+    /// Moves `file` of the project to `path`; returns the status and the JSON body.
+    async fn move_file(
+        &self,
+        project: ProjectId,
+        token: &str,
+        file: FileId,
+        path: &str,
+    ) -> (u16, Value) {
+        self.call(
+            Method::PATCH,
+            &format!("/hub/projects/{project}/files/{file}"),
+            token,
+            Some(json!({ "path": path })),
+        )
+        .await
+    }
 }
 
 impl Hub for Service {

@@ -7,6 +7,7 @@
 mod access;
 mod clients;
 mod documents;
+mod openapi_fuzz;
 mod projects;
 
 mod classroom;

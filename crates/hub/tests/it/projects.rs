@@ -3,15 +3,16 @@
 
 use crate::classroom::{Account, Store};
 use crate::http::Hub;
-use contracts::CourseId;
+use contracts::{CourseId, FileId};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::io::Write;
 use testkit::{spawn, Scratch, Service};
 use tokens::Role;
 
-/// A request and the status and error code it must get.
-type Check<'a> = (Method, String, &'a str, Option<Value>, u16, &'a str);
+/// The status and error code some requests must get, the token they are sent with, and the
+/// requests (method, path, body).
+type Checks<'a> = (u16, &'a str, &'a str, Vec<(Method, String, Option<Value>)>);
 
 fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
     let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -104,12 +105,7 @@ async fn a_project_starts_from_the_template_and_its_tree_can_change() {
         .create_file(project, &student.1, "tests/test_main.py")
         .await;
     let (status, body) = hub
-        .call(
-            Method::PATCH,
-            &format!("{base}/files/{created}"),
-            &student.1,
-            Some(json!({"path": "spec/test_main.py"})),
-        )
+        .move_file(project, &student.1, created, "spec/test_main.py")
         .await;
     assert_eq!(
         (status, body["path"].as_str()),
@@ -125,21 +121,11 @@ async fn a_project_starts_from_the_template_and_its_tree_can_change() {
         .as_i64()
         .unwrap();
     let (status, _) = hub
-        .call(
-            Method::PATCH,
-            &format!("{base}/files/{lib}"),
-            &student.1,
-            Some(json!({"path": "src/lib"})),
-        )
+        .move_file(project, &student.1, FileId(lib), "src/lib")
         .await;
     assert_eq!(status, 200);
     let (status, body) = hub
-        .call(
-            Method::PATCH,
-            &format!("{base}/files/{main}"),
-            &student.1,
-            Some(json!({"path": "spec/test_main.py"})),
-        )
+        .move_file(project, &student.1, main, "spec/test_main.py")
         .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
@@ -242,116 +228,87 @@ async fn mistakes_get_json_errors_never_a_500() {
         .await
         .unwrap();
     assert_eq!(raw.status().as_u16(), 400);
-    let checks: Vec<Check> = vec![
+    let members = format!("/hub/projects/{project}/members");
+    let checks: Vec<Checks> = vec![
         (
-            Method::POST,
-            files.clone(),
-            &student.1,
-            Some(json!({"path": "../x"})),
             422,
             "invalid_path",
+            &student.1,
+            vec![(Method::POST, files.clone(), Some(json!({"path": "../x"})))],
         ),
         (
-            Method::POST,
-            files.clone(),
-            &student.1,
-            Some(json!({"path": "a", "extra": 1})),
             422,
             "validation_failed",
+            &student.1,
+            vec![
+                (
+                    Method::POST,
+                    files.clone(),
+                    Some(json!({"path": "a", "extra": 1})),
+                ),
+                (
+                    Method::PUT,
+                    format!("{members}/{}", teacher.0),
+                    Some(json!({"access": "admin"})),
+                ),
+            ],
         ),
         (
-            Method::POST,
-            files.clone(),
-            &teacher.1,
-            Some(json!({"path": "t.py"})),
             403,
             "forbidden",
+            &teacher.1,
+            vec![
+                (Method::POST, files.clone(), Some(json!({"path": "t.py"}))),
+                (
+                    Method::PUT,
+                    format!("{members}/{}", student.0),
+                    Some(json!({"access": "read"})),
+                ),
+            ],
         ),
         (
-            Method::POST,
-            files.clone(),
-            "forged.token.here",
-            Some(json!({"path": "t.py"})),
             401,
             "invalid_token",
+            "forged.token.here",
+            vec![(Method::POST, files.clone(), Some(json!({"path": "t.py"})))],
         ),
         (
-            Method::GET,
-            "/hub/projects/424242".into(),
-            &student.1,
-            None,
             404,
             "not_found",
+            &student.1,
+            vec![
+                (Method::GET, "/hub/projects/424242".into(), None),
+                (Method::GET, format!("{files}/424242"), None),
+                (Method::GET, "/hub/projects/abc".into(), None),
+                (Method::POST, "/hub/courses/424242/project".into(), None),
+                (
+                    Method::PUT,
+                    format!("{members}/424242"),
+                    Some(json!({"access": "read"})),
+                ),
+            ],
         ),
         (
-            Method::GET,
-            format!("{files}/424242"),
-            &student.1,
-            None,
-            404,
-            "not_found",
-        ),
-        (
-            Method::GET,
-            "/hub/projects/abc".into(),
-            &student.1,
-            None,
-            404,
-            "not_found",
-        ),
-        (
-            Method::POST,
-            "/hub/courses/424242/project".into(),
-            &student.1,
-            None,
-            404,
-            "not_found",
-        ),
-        (
-            Method::GET,
-            format!("/hub/projects/{project}/docs/1"),
-            &student.1,
-            None,
             400,
             "not_websocket",
-        ),
-        (
-            Method::PUT,
-            format!("/hub/projects/{project}/members/{}", teacher.0),
             &student.1,
-            Some(json!({"access": "admin"})),
-            422,
-            "validation_failed",
-        ),
-        (
-            Method::PUT,
-            format!("/hub/projects/{project}/members/424242"),
-            &student.1,
-            Some(json!({"access": "read"})),
-            404,
-            "not_found",
-        ),
-        (
-            Method::PUT,
-            format!("/hub/projects/{project}/members/{}", student.0),
-            &teacher.1,
-            Some(json!({"access": "read"})),
-            403,
-            "forbidden",
+            vec![(Method::GET, format!("/hub/projects/{project}/docs/1"), None)],
         ),
     ];
-    for (method, path, token, body, status, code) in checks {
-        let (got, answer) = hub.call(method.clone(), &path, token, body).await;
-        assert_eq!(
-            (got, answer["error"]["code"].as_str()),
-            (status, Some(code)),
-            "{method} {path}: {answer}"
-        );
-        if code == "validation_failed" {
-            assert!(
-                answer["error"]["field"].is_string(),
-                "{method} {path}: a validation error names its field: {answer}"
+    for (status, code, token, requests) in checks {
+        for (method, path, body) in requests {
+            let (got, answer) = hub.call(method.clone(), &path, token, body).await;
+            assert_eq!(
+                (got, answer["error"]["code"].as_str()),
+                (status, Some(code)),
+                "{method} {path}: {answer}"
             );
+            if code == "validation_failed" {
+                assert!(
+                    answer["error"]["field"].is_string(),
+                    "{method} {path}: a validation error names its field: {answer}"
+                );
+            }
         }
     }
     let (status, body) = hub

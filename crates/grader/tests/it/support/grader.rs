@@ -1,14 +1,11 @@
 //! The grader under test in the forms testkit does not offer: with the short intervals these
-//! tests want, started without waiting for readiness (a grader missing Docker or an image is
-//! never ready, yet must be watched at work), and the real binary as a child process, for
-//! signals. Plus the sandbox containers a grader left behind.
+//! tests want, and the real binary as a child process, for signals. Plus the sandbox
+//! containers a grader left behind.
 
 use anyhow::Context as _;
 use grader::Settings;
 use std::time::Duration;
-use testkit::{probe, spawn, Scratch, WAIT};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use testkit::{spawn, Scratch};
 
 /// Settings of a grader on `scratch`, taking over stale jobs after 2 s and sweeping
 /// containers every second.
@@ -17,72 +14,6 @@ pub fn settings(scratch: &Scratch) -> Settings {
     settings.claim_idle_ms = 2_000;
     settings.janitor_interval_ms = 1_000;
     settings
-}
-
-/// A grader in this process that may never become ready; stopped when dropped.
-pub struct UnreadyGrader {
-    base: String,
-    http: reqwest::Client,
-    shutdown: CancellationToken,
-    task: Option<JoinHandle<Result<(), grader::GraderError>>>,
-}
-
-impl UnreadyGrader {
-    /// Starts the grader and waits until it is alive (`/healthz`), not until it is ready.
-    pub async fn start(settings: Settings) -> Self {
-        testkit::init_tracing();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-        let port = listener.local_addr().expect("a local address").port();
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(grader::run(settings, listener, shutdown.clone()));
-        let grader = Self {
-            base: format!("http://127.0.0.1:{port}"),
-            http: reqwest::Client::new(),
-            shutdown,
-            task: Some(task),
-        };
-        let health = grader.url("/healthz");
-        let alive = async {
-            while !matches!(grader.http.get(&health).send().await, Ok(r) if r.status() == 200) {
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
-        };
-        tokio::time::timeout(WAIT, alive)
-            .await
-            .expect("the grader answers /healthz");
-        grader
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// `GET path`.
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http.get(self.url(path)).send().await.expect("GET")
-    }
-
-    /// The value of a metric series (see [`probe::metric`]).
-    pub async fn metric(&self, series: &str) -> f64 {
-        probe::metric(&self.http, &self.base, series).await
-    }
-
-    /// Shuts the grader down and waits (at most a minute) until it has finished cleanly.
-    pub async fn stop(mut self) {
-        self.shutdown.cancel();
-        let task = self.task.take().expect("not stopped yet");
-        tokio::time::timeout(Duration::from_secs(60), task)
-            .await
-            .expect("the grader stops within a minute")
-            .expect("the grader's task did not panic")
-            .expect("the grader stopped without an error");
-    }
-}
-
-impl Drop for UnreadyGrader {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
 }
 
 /// The grader binary running as a child process, logging to a file; killed when dropped.

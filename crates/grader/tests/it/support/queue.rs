@@ -33,6 +33,16 @@ impl Queue {
             .expect("publish job")
     }
 
+    /// Publishes `job` and waits (10 s at most) until a grader has taken it up; returns its
+    /// entry id.
+    pub async fn submit_until_grading(&self, job: &SubmissionJob) -> String {
+        let entry = self.submit(job).await;
+        self.wait_for(job.submission_id, Duration::from_secs(10), is_grading)
+            .await
+            .expect("a grader takes the job up");
+        entry
+    }
+
     /// Appends an entry with a raw payload, as a broken producer would.
     pub async fn submit_raw(&self, payload: &str) -> String {
         let mut conn = self.streams.pool().get().await.expect("redis connection");
