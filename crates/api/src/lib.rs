@@ -3,7 +3,7 @@
 //! on the `submissions` stream; the graders' events come back on `results` and are recorded
 //! here by a background consumer.
 //!
-//! [`Application::build`] takes a bound listener, so tests start the real service on port 0.
+//! [`run`] takes a bound listener, so tests start the real service on port 0.
 
 pub mod auth;
 pub mod cache;
@@ -36,98 +36,74 @@ use tokio_util::sync::CancellationToken;
 /// How long stopping waits for requests in flight.
 const SHUTDOWN_TIMEOUT_SECONDS: u64 = 10;
 
-/// A configured api, bound to its listener, not yet serving.
-pub struct Application {
-    running: Running,
-}
-
-impl Application {
-    /// Connects the pools, loads the runtimes and binds the HTTP server to `listener`.
-    pub async fn build(settings: Settings, listener: TcpListener) -> Result<Self, ApiError> {
-        let port = listener
-            .local_addr()
-            .map_err(|e| ApiError::Startup(e.to_string()))?
-            .port();
-        let db = db::pool(settings.database_url.expose_secret(), settings.db_pool_size)
-            .map_err(ApiError::Startup)?;
-        let redis =
-            contracts::redis_pool(settings.redis_url.expose_secret(), settings.redis_pool_size)
-                .map_err(|e| ApiError::Startup(e.to_string()))?;
-        let runtimes = match &settings.runtimes_file {
-            Some(path) => std::fs::read_to_string(path)
-                .map_err(|e| e.to_string())
-                .and_then(|text| RuntimeCatalog::parse(&text))
-                .map_err(|e| ApiError::Startup(format!("runtimes_file {path}: {e}")))?,
-            None => RuntimeCatalog::builtin(),
-        };
-        let streams = Streams::new(redis, settings.stream_max_len);
-        let registry = http_edge::Metrics::new("api");
-        let metrics = Metrics::new(&registry);
-        let state = AppState::from_settings(&settings, db, streams, runtimes, metrics);
-        let edge = web::Data::new(
-            Edge::new(
-                registry,
-                Readiness::new()
-                    .with_postgres(state.db.clone())
-                    .with_redis(state.streams.pool().clone()),
-            )
-            .with_tokens(state.tokens.clone())
-            .before_scrape(sample_backlog(&state)),
-        );
-
-        let shutdown = CancellationToken::new();
-        let consumer = format!("api-{}-{}", hostname(), std::process::id());
-        let results = tokio::spawn(results::consume(
-            state.clone(),
-            results::options(&settings, consumer),
-            shutdown.clone(),
-        ));
-
-        let max_body = settings.max_body_bytes;
-        let web_dir = std::path::PathBuf::from(&settings.web_dir);
-        let serve_ui = web_dir.join("index.html").is_file();
-        if !serve_ui {
-            tracing::warn!(web_dir = %web_dir.display(), "no web UI there; serving the api only");
-        }
-        let data = web::Data::new(state);
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .app_data(edge.clone())
-                .wrap(from_fn(http_edge::request::middleware))
-                .configure(|cfg| http_edge::configure(cfg, max_body))
-                .configure(routes::configure)
-                .configure(|cfg| {
-                    if serve_ui {
-                        cfg.service(Files::new("/", &web_dir).index_file("index.html"));
-                    }
-                })
-        })
-        .listen(listener)
+/// Connects the pools, loads the runtimes, starts the results recorder and the HTTP server on
+/// `listener`. Cancelling the returned service's shutdown token stops the server (requests
+/// in flight finish) and the recorder (its event in flight finishes).
+pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, ApiError> {
+    let port = listener
+        .local_addr()
         .map_err(|e| ApiError::Startup(e.to_string()))?
-        .disable_signals()
-        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
-        .run();
-        Ok(Self {
-            running: Running::new(server, port, shutdown, vec![results]),
-        })
-    }
+        .port();
+    let db = db::pool(settings.database_url.expose_secret(), settings.db_pool_size)
+        .map_err(ApiError::Startup)?;
+    let redis = contracts::redis_pool(settings.redis_url.expose_secret(), settings.redis_pool_size)
+        .map_err(|e| ApiError::Startup(e.to_string()))?;
+    let runtimes = match &settings.runtimes_file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| RuntimeCatalog::parse(&text))
+            .map_err(|e| ApiError::Startup(format!("runtimes_file {path}: {e}")))?,
+        None => RuntimeCatalog::builtin(),
+    };
+    let streams = Streams::new(redis, settings.stream_max_len);
+    let registry = http_edge::Metrics::new("api");
+    let metrics = Metrics::new(&registry);
+    let state = AppState::from_settings(&settings, db, streams, runtimes, metrics);
+    let edge = web::Data::new(
+        Edge::new(
+            registry,
+            Readiness::new()
+                .with_postgres(state.db.clone())
+                .with_redis(state.streams.pool().clone()),
+        )
+        .with_tokens(state.tokens.clone())
+        .before_scrape(sample_backlog(&state)),
+    );
 
-    /// The port the server listens on.
-    pub fn port(&self) -> u16 {
-        self.running.port()
-    }
+    let shutdown = CancellationToken::new();
+    let consumer = format!("api-{}-{}", hostname(), std::process::id());
+    let results = tokio::spawn(results::consume(
+        state.clone(),
+        results::options(&settings, consumer),
+        shutdown.clone(),
+    ));
 
-    /// Cancelling this token stops the api: the server finishes its requests and the results
-    /// consumer its event.
-    pub fn shutdown_token(&self) -> CancellationToken {
-        self.running.shutdown_token()
+    let max_body = settings.max_body_bytes;
+    let web_dir = std::path::PathBuf::from(&settings.web_dir);
+    let serve_ui = web_dir.join("index.html").is_file();
+    if !serve_ui {
+        tracing::warn!(web_dir = %web_dir.display(), "no web UI there; serving the api only");
     }
-
-    /// Serves until [`Application::shutdown_token`] is cancelled.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.running.run_until_stopped().await
-    }
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(edge.clone())
+            .wrap(from_fn(http_edge::request::middleware))
+            .configure(|cfg| http_edge::configure(cfg, max_body))
+            .configure(routes::configure)
+            .configure(|cfg| {
+                if serve_ui {
+                    cfg.service(Files::new("/", &web_dir).index_file("index.html"));
+                }
+            })
+    })
+    .listen(listener)
+    .map_err(|e| ApiError::Startup(e.to_string()))?
+    .disable_signals()
+    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
+    .run();
+    Ok(Running::new(server, port, shutdown, vec![results]))
 }
 
 /// Samples the graders' backlog for `api_queue_backlog_jobs` before each scrape.

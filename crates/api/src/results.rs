@@ -151,12 +151,6 @@ async fn record(state: &AppState, event: &ResultEvent) -> Result<(), ApiError> {
         }
     };
     drop(conn);
-    let outcome = if changed { label } else { "duplicate" };
-    state
-        .metrics
-        .results_recorded
-        .with_label_values(&[outcome])
-        .inc();
     if changed {
         tracing::info!(
             submission_id = id,
@@ -175,6 +169,13 @@ async fn record(state: &AppState, event: &ResultEvent) -> Result<(), ApiError> {
                 .await;
         }
     }
+    // Counted once every read shows it, so a count that moved means the event is visible.
+    let outcome = if changed { label } else { "duplicate" };
+    state
+        .metrics
+        .results_recorded
+        .with_label_values(&[outcome])
+        .inc();
     Ok(())
 }
 

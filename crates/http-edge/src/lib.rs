@@ -25,7 +25,7 @@ pub use error::{EdgeError, ErrorBody, ErrorCode, ErrorDetail, Problem};
 pub use health::Readiness;
 pub use metrics::Metrics;
 pub use request::RequestId;
-pub use running::Running;
+pub use running::{listen, Running};
 
 use actix_web::web;
 use futures_util::future::BoxFuture;

@@ -1,13 +1,26 @@
 //! A service once built: its HTTP server, bound and started, the background tasks that live as
 //! long as it (stream readers, syncs) and the one token that stops them all. Every service's
-//! `Application` wraps one, so stopping works the same everywhere: cancelling the token stops
+//! `run` returns one, so stopping works the same everywhere: cancelling the token stops
 //! the server gracefully (see [`shutdown::stop_server_on`]), and once the server has finished
 //! the background tasks are cancelled too and awaited.
 
 use crate::shutdown;
 use actix_web::dev::Server;
+use std::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+/// Binds `address` (a setting named `listen`), saying so in the log.
+pub fn listen(service: &str, address: &str) -> std::io::Result<TcpListener> {
+    let listener = TcpListener::bind(address).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("cannot listen on `listen` = {address}: {e}"),
+        )
+    })?;
+    tracing::info!(address = %listener.local_addr()?, "{service} listening");
+    Ok(listener)
+}
 
 /// A started HTTP server plus its background tasks and their shutdown token.
 pub struct Running {
@@ -46,6 +59,13 @@ impl Running {
     /// The token that stops the server and the background tasks.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
+    }
+
+    /// Serves until SIGTERM or SIGINT (or the server fails), then stops as
+    /// [`Running::run_until_stopped`] does: what a service's `main` does.
+    pub async fn until_signalled(self) -> std::io::Result<()> {
+        shutdown::cancel_on_signals(self.shutdown_token())?;
+        self.run_until_stopped().await
     }
 
     /// Serves until the shutdown token is cancelled (or the server fails), then cancels it for

@@ -90,119 +90,95 @@ const SHUTDOWN_TIMEOUT_SECONDS: u64 = 5;
 /// How often the background sync looks for due documents.
 const SYNC_TICK: Duration = Duration::from_millis(200);
 
-/// A configured hub, bound to its listener, not yet serving.
-pub struct Application {
-    running: Running,
-}
-
-impl Application {
-    /// Connects the pools, starts the log follower and the sync, and binds the HTTP server.
-    pub async fn build(settings: Settings, listener: TcpListener) -> Result<Self, HubError> {
-        let startup = |e: &dyn std::fmt::Display| HubError::Startup(e.to_string());
-        let port = listener.local_addr().map_err(|e| startup(&e))?.port();
-        let redis =
-            contracts::redis_pool(settings.redis_url.expose_secret(), settings.redis_pool_size)
-                .map_err(|e| startup(&e))?;
-        let db = db::pool(
-            settings.database_url.expose_secret(),
-            settings.database_pool_size,
-        )
+/// Connects the pools, starts the log follower and the sync, and the HTTP server on
+/// `listener`. Cancelling the returned service's shutdown token closes every socket with
+/// 1001, writes changed documents to Postgres and stops the server.
+pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, HubError> {
+    let startup = |e: &dyn std::fmt::Display| HubError::Startup(e.to_string());
+    let port = listener.local_addr().map_err(|e| startup(&e))?.port();
+    let redis = contracts::redis_pool(settings.redis_url.expose_secret(), settings.redis_pool_size)
         .map_err(|e| startup(&e))?;
-        let series = http_edge::Metrics::new("hub");
-        let metrics = Metrics::new(&series);
-        let instance: Arc<str> = uuid::Uuid::new_v4().simple().to_string().into();
-        let log = DocumentLog::new(
-            redis.clone(),
-            Keys::new(settings.key_prefix.clone()),
-            instance,
-        );
-        let registry = Arc::new(Registry::new(
-            log,
-            db.clone(),
-            metrics.clone(),
-            Timings {
-                sync_quiet: Duration::from_millis(settings.sync_quiet_ms),
-                sync_max_delay: Duration::from_millis(settings.sync_max_delay_ms),
-                trim_after_ms: settings.trim_after_ms,
-                unload_after: Duration::from_millis(settings.unload_after_ms),
-            },
-        ));
-        let shutdown = CancellationToken::new();
-        let follower = tokio::spawn(
-            Follower {
-                registry: registry.clone(),
-                pool: redis.clone(),
-                metrics: metrics.clone(),
-            }
-            .run(shutdown.clone()),
-        );
-        let sync = tokio::spawn(sync_in_background(registry.clone(), shutdown.clone()));
+    let db = db::pool(
+        settings.database_url.expose_secret(),
+        settings.database_pool_size,
+    )
+    .map_err(|e| startup(&e))?;
+    let series = http_edge::Metrics::new("hub");
+    let metrics = Metrics::new(&series);
+    let instance: Arc<str> = uuid::Uuid::new_v4().simple().to_string().into();
+    let log = DocumentLog::new(
+        redis.clone(),
+        Keys::new(settings.key_prefix.clone()),
+        instance,
+    );
+    let registry = Arc::new(Registry::new(
+        log,
+        db.clone(),
+        metrics.clone(),
+        Timings {
+            sync_quiet: Duration::from_millis(settings.sync_quiet_ms),
+            sync_max_delay: Duration::from_millis(settings.sync_max_delay_ms),
+            trim_after_ms: settings.trim_after_ms,
+            unload_after: Duration::from_millis(settings.unload_after_ms),
+        },
+    ));
+    let shutdown = CancellationToken::new();
+    let follower = tokio::spawn(
+        Follower {
+            registry: registry.clone(),
+            pool: redis.clone(),
+            metrics: metrics.clone(),
+        }
+        .run(shutdown.clone()),
+    );
+    let sync = tokio::spawn(sync_in_background(registry.clone(), shutdown.clone()));
 
-        // Only verifies: the lifetime applies to tokens this side never issues.
-        let tokens = TokenKeys::new(&settings.jwt_secret, chrono::Duration::zero());
-        let edge = web::Data::new(
-            Edge::new(
-                series,
-                Readiness::new()
-                    .with_postgres(db.clone())
-                    .with_redis(redis.clone()),
-            )
-            .with_tokens(tokens.clone()),
-        );
-        let state = web::Data::new(AppState {
-            registry,
-            db,
-            redis,
-            tokens,
-            metrics,
-            shutdown: shutdown.clone(),
-            archive_limits: settings.archive_limits(),
-            idle_timeout: settings.idle_timeout(),
-            heartbeat_interval: settings.heartbeat_interval(),
-            max_message_bytes: settings.max_message_bytes,
-            send_buffer_messages: settings.send_buffer_messages,
-            max_connections_per_user: settings.max_connections_per_user,
-            sockets_per_user: Default::default(),
-        });
-        let client =
-            redis::Client::open(settings.redis_url.expose_secret()).map_err(|e| startup(&e))?;
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .app_data(edge.clone())
-                .app_data(web::Data::new(WorkerRedis::new(client.clone())))
-                .wrap(from_fn(http_edge::request::middleware))
-                .configure(|cfg| http_edge::configure(cfg, routes::MAX_JSON_BYTES))
-                .configure(routes::configure)
-        })
-        // A keystroke is a frame of a few dozen bytes: it must not wait for Nagle's algorithm.
-        .tcp_nodelay(true)
-        .listen(listener)
-        .map_err(|e| startup(&e))?
-        // Stopping is driven by `shutdown`, so sockets get their 1001 before the server stops.
-        .disable_signals()
-        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
-        .run();
-        Ok(Self {
-            running: Running::new(server, port, shutdown, vec![follower, sync]),
-        })
-    }
-
-    /// The port the server listens on.
-    pub fn port(&self) -> u16 {
-        self.running.port()
-    }
-
-    /// Cancelling this token stops the hub: every socket is closed with 1001, changed
-    /// documents are written to Postgres and the server finishes.
-    pub fn shutdown_token(&self) -> CancellationToken {
-        self.running.shutdown_token()
-    }
-
-    /// Serves until [`Application::shutdown_token`] is cancelled.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.running.run_until_stopped().await
-    }
+    // Only verifies: the lifetime applies to tokens this side never issues.
+    let tokens = TokenKeys::new(&settings.jwt_secret, chrono::Duration::zero());
+    let edge = web::Data::new(
+        Edge::new(
+            series,
+            Readiness::new()
+                .with_postgres(db.clone())
+                .with_redis(redis.clone()),
+        )
+        .with_tokens(tokens.clone()),
+    );
+    let state = web::Data::new(AppState {
+        registry,
+        db,
+        redis,
+        tokens,
+        metrics,
+        shutdown: shutdown.clone(),
+        archive_limits: settings.archive_limits(),
+        idle_timeout: settings.idle_timeout(),
+        heartbeat_interval: settings.heartbeat_interval(),
+        max_message_bytes: settings.max_message_bytes,
+        send_buffer_messages: settings.send_buffer_messages,
+        max_connections_per_user: settings.max_connections_per_user,
+        sockets_per_user: Default::default(),
+    });
+    let client =
+        redis::Client::open(settings.redis_url.expose_secret()).map_err(|e| startup(&e))?;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(edge.clone())
+            .app_data(web::Data::new(WorkerRedis::new(client.clone())))
+            .wrap(from_fn(http_edge::request::middleware))
+            .configure(|cfg| http_edge::configure(cfg, routes::MAX_JSON_BYTES))
+            .configure(routes::configure)
+    })
+    // A keystroke is a frame of a few dozen bytes: it must not wait for Nagle's algorithm.
+    .tcp_nodelay(true)
+    .listen(listener)
+    .map_err(|e| startup(&e))?
+    // Stopping is driven by `shutdown`, so sockets get their 1001 before the server stops.
+    .disable_signals()
+    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
+    .run();
+    Ok(Running::new(server, port, shutdown, vec![follower, sync]))
 }
 
 /// Writes due documents and unloads idle ones until shutdown, then writes everything changed.

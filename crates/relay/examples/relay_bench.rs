@@ -22,7 +22,6 @@ use contracts::{
 };
 use futures_util::{SinkExt, StreamExt};
 use relay::settings::Settings;
-use relay::Application;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use std::process::Stdio;
@@ -117,7 +116,7 @@ async fn bench(options: Options) -> anyhow::Result<()> {
     );
     settings.max_connections_per_user = options.sockets.div_ceil(options.users) + 1;
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let app = Application::build(settings, listener).await?;
+    let app = relay::run(settings, listener).await?;
     let port = app.port();
     let stop_relay = app.shutdown_token();
     let served = tokio::spawn(app.run_until_stopped());

@@ -52,7 +52,7 @@
 //! `relay_resyncs_total{reason}`, `relay_events_skipped_total{reason}`,
 //! `relay_reader_errors_total`).
 //!
-//! [`Application::build`] takes a bound listener, so tests start the real relay on port 0.
+//! [`run`] takes a bound listener, so tests start the real relay on port 0.
 
 pub mod close;
 pub mod error;
@@ -88,116 +88,92 @@ use tokio_util::sync::CancellationToken;
 /// How long stopping waits for sockets to finish their close handshake.
 const SHUTDOWN_TIMEOUT_SECONDS: u64 = 5;
 
-/// A configured relay, bound to its listener, not yet serving.
-pub struct Application {
-    running: Running,
-}
-
-impl Application {
-    /// Connects to Redis, starts the stream reader and binds the HTTP server to `listener`.
-    pub async fn build(settings: Settings, listener: TcpListener) -> Result<Self, RelayError> {
-        let port = listener
-            .local_addr()
-            .map_err(|e| RelayError::Startup(e.to_string()))?
-            .port();
-        let pool =
-            contracts::redis_pool(settings.redis_url.expose_secret(), settings.redis_pool_size)
-                .map_err(|e| RelayError::Startup(e.to_string()))?;
-        // The relay only reads, so the streams' length cap never applies.
-        let streams = Streams::new(pool, usize::MAX);
-        let keys = Keys::new(settings.key_prefix.clone());
-        let series = http_edge::Metrics::new("relay");
-        let metrics = Metrics::new(&series);
-        let fanout = Arc::new(Fanout::new(
-            Limits {
-                messages: settings.send_buffer_messages,
-                bytes: settings.send_buffer_bytes,
-                per_user: settings.max_connections_per_user,
-            },
-            metrics.clone(),
-        ));
-        let health = Arc::new(ReaderHealth::default());
-        let shutdown = CancellationToken::new();
-
-        let reader = tokio::spawn(
-            Reader {
-                streams: streams.clone(),
-                stream: keys.results(),
-                fanout: fanout.clone(),
-                metrics: metrics.clone(),
-                health: health.clone(),
-            }
-            .run(shutdown.clone()),
-        );
-
-        // Only verifies: the lifetime applies to tokens this side never issues.
-        let tokens = TokenKeys::new(&settings.jwt_secret, chrono::Duration::zero());
-        let reading = health.clone();
-        let edge = web::Data::new(Edge::new(
-            series,
-            Readiness::new()
-                .with_redis(streams.pool().clone())
-                .with("reader", move || {
-                    let alive = reading.is_alive(reader::BLOCK * 3);
-                    async move {
-                        alive
-                            .then_some(())
-                            .ok_or_else(|| "not reading the results stream".to_owned())
-                    }
-                }),
-        ));
-        let state = web::Data::new(AppState {
-            fanout,
-            streams,
-            keys,
-            tokens,
-            metrics,
-            reader: health,
-            shutdown: shutdown.clone(),
-            sessions: SessionConfig {
-                auth_timeout: settings.auth_timeout(),
-                heartbeat_interval: settings.heartbeat_interval(),
-                idle_timeout: settings.idle_timeout(),
-                max_frame_bytes: settings.max_frame_bytes,
-                resume_max_entries: settings.resume_max_entries,
-            },
-        });
-        let stalled_after = settings.idle_timeout();
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .app_data(edge.clone())
-                .wrap(from_fn(http_edge::request::middleware))
-                .configure(|cfg| http_edge::configure(cfg, routes::MAX_BODY_BYTES))
-                .configure(routes::configure)
-        })
-        .on_connect(move |connection, _| abort_when_stalled(connection, stalled_after))
-        .listen(listener)
+/// Connects to Redis, starts the stream reader and the HTTP server on `listener`. Cancelling
+/// the returned service's shutdown token closes every socket with 1001, stops the reader and
+/// the server.
+pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, RelayError> {
+    let port = listener
+        .local_addr()
         .map_err(|e| RelayError::Startup(e.to_string()))?
-        // Stopping is driven by `shutdown`, so sockets get their 1001 before the server stops.
-        .disable_signals()
-        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
-        .run();
-        Ok(Self {
-            running: Running::new(server, port, shutdown, vec![reader]),
-        })
-    }
+        .port();
+    let pool = contracts::redis_pool(settings.redis_url.expose_secret(), settings.redis_pool_size)
+        .map_err(|e| RelayError::Startup(e.to_string()))?;
+    // The relay only reads, so the streams' length cap never applies.
+    let streams = Streams::new(pool, usize::MAX);
+    let keys = Keys::new(settings.key_prefix.clone());
+    let series = http_edge::Metrics::new("relay");
+    let metrics = Metrics::new(&series);
+    let fanout = Arc::new(Fanout::new(
+        Limits {
+            messages: settings.send_buffer_messages,
+            bytes: settings.send_buffer_bytes,
+            per_user: settings.max_connections_per_user,
+        },
+        metrics.clone(),
+    ));
+    let health = Arc::new(ReaderHealth::default());
+    let shutdown = CancellationToken::new();
 
-    /// The port the server listens on.
-    pub fn port(&self) -> u16 {
-        self.running.port()
-    }
+    let reader = tokio::spawn(
+        Reader {
+            streams: streams.clone(),
+            stream: keys.results(),
+            fanout: fanout.clone(),
+            metrics: metrics.clone(),
+            health: health.clone(),
+        }
+        .run(shutdown.clone()),
+    );
 
-    /// Cancelling this token stops the relay: every socket is closed with 1001, the reader
-    /// stops and the server finishes.
-    pub fn shutdown_token(&self) -> CancellationToken {
-        self.running.shutdown_token()
-    }
-
-    /// Serves until [`Application::shutdown_token`] is cancelled.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.running.run_until_stopped().await
-    }
+    // Only verifies: the lifetime applies to tokens this side never issues.
+    let tokens = TokenKeys::new(&settings.jwt_secret, chrono::Duration::zero());
+    let reading = health.clone();
+    let edge = web::Data::new(Edge::new(
+        series,
+        Readiness::new()
+            .with_redis(streams.pool().clone())
+            .with("reader", move || {
+                let alive = reading.is_alive(reader::BLOCK * 3);
+                async move {
+                    alive
+                        .then_some(())
+                        .ok_or_else(|| "not reading the results stream".to_owned())
+                }
+            }),
+    ));
+    let state = web::Data::new(AppState {
+        fanout,
+        streams,
+        keys,
+        tokens,
+        metrics,
+        reader: health,
+        shutdown: shutdown.clone(),
+        sessions: SessionConfig {
+            auth_timeout: settings.auth_timeout(),
+            heartbeat_interval: settings.heartbeat_interval(),
+            idle_timeout: settings.idle_timeout(),
+            max_frame_bytes: settings.max_frame_bytes,
+            resume_max_entries: settings.resume_max_entries,
+        },
+    });
+    let stalled_after = settings.idle_timeout();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(edge.clone())
+            .wrap(from_fn(http_edge::request::middleware))
+            .configure(|cfg| http_edge::configure(cfg, routes::MAX_BODY_BYTES))
+            .configure(routes::configure)
+    })
+    .on_connect(move |connection, _| abort_when_stalled(connection, stalled_after))
+    .listen(listener)
+    .map_err(|e| RelayError::Startup(e.to_string()))?
+    // Stopping is driven by `shutdown`, so sockets get their 1001 before the server stops.
+    .disable_signals()
+    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
+    .run();
+    Ok(Running::new(server, port, shutdown, vec![reader]))
 }
 
 /// Lets the kernel drop a connection whose peer has taken no data for `after`.

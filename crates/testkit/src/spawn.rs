@@ -150,9 +150,7 @@ pub async fn api(scratch: &Scratch, adjust: impl FnOnce(&mut api::settings::Sett
     let mut settings = api_settings(scratch);
     adjust(&mut settings);
     let (listener, port) = port_zero();
-    let app = api::Application::build(settings, listener)
-        .await
-        .expect("the api starts");
+    let app = api::run(settings, listener).await.expect("the api starts");
     let shutdown = app.shutdown_token();
     let run = async move { app.run_until_stopped().await.map_err(|e| e.to_string()) };
     Service::started(port, shutdown, run).await
@@ -180,7 +178,7 @@ pub async fn relay_on(
     listener: TcpListener,
     port: u16,
 ) -> Service {
-    let app = relay::Application::build(settings, listener)
+    let app = relay::run(settings, listener)
         .await
         .expect("the relay starts");
     let shutdown = app.shutdown_token();
@@ -198,9 +196,7 @@ pub async fn hub(scratch: &Scratch, adjust: impl FnOnce(&mut hub::settings::Sett
     let mut settings = hub_settings(scratch);
     adjust(&mut settings);
     let (listener, port) = port_zero();
-    let app = hub::Application::build(settings, listener)
-        .await
-        .expect("the hub starts");
+    let app = hub::run(settings, listener).await.expect("the hub starts");
     let shutdown = app.shutdown_token();
     let run = async move { app.run_until_stopped().await.map_err(|e| e.to_string()) };
     Service::started(port, shutdown, run).await

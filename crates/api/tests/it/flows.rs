@@ -69,11 +69,24 @@ async fn deliver(
     event: &ResultEvent,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
+    let recorded = "api_results_recorded_total{status=\"graded\"}";
+    let before = app.api.metric(recorded).await;
     app.streams()
         .publish(&app.keys().results(), event)
         .await
         .unwrap();
-    wait_for(app, token, event.submission_id.0, done).await
+    let submission = wait_for(app, token, event.submission_id.0, done).await;
+    // The recorder counts an event once it has also forgotten the cached reads it changed.
+    for _ in 0..100 {
+        if app.api.metric(recorded).await > before {
+            return submission;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the recorder never finished with submission {}",
+        event.submission_id
+    );
 }
 
 /// What the course's assignment list at `path` shows: the first assignment's progress and

@@ -16,7 +16,7 @@ async fn the_document_says_exactly_what_the_hub_accepts() {
     testkit::schemathesis::assert_conforms(
         hub.url("/hub/openapi.json"),
         &classroom.teacher.1,
-        Some(&config),
+        &config,
         11,
     )
     .await;

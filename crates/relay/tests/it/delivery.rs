@@ -137,7 +137,7 @@ async fn readiness_fails_when_redis_is_unreachable() {
     let mut settings = spawn::relay_settings(&scratch);
     settings.redis_url = SecretString::from("redis://127.0.0.1:1");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let app = relay::Application::build(settings, listener).await.unwrap();
+    let app = relay::run(settings, listener).await.unwrap();
     let port = app.port();
     let stop = app.shutdown_token();
     tokio::spawn(app.run_until_stopped());
