@@ -18,18 +18,7 @@ CLIENTS="$ROOT/crates/hub/tests/clients"
 
 log() { printf '[hub-clients] %s\n' "$*" >&2; }
 
-need_packages() {
-    local missing=()
-    for pkg in "$@"; do
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
-        log "installing ${missing[*]}"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-            "${missing[@]}" >/dev/null
-    fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/packages.sh"
 
 # True when every `name==version` pin is what the venv has.
 pins_installed() {

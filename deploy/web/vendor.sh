@@ -13,11 +13,8 @@ DEST="$WEB_DIR/vendor/codemirror"
 
 log() { printf '[vendor] %s\n' "$*" >&2; }
 
-if ! dpkg-query -W -f='${Status}' libjs-codemirror 2>/dev/null | grep -q 'install ok installed'; then
-    log "installing libjs-codemirror"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libjs-codemirror >/dev/null
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/packages.sh"
+need_packages libjs-codemirror
 
 # Relative to $SRC. The package ships both codemirror.js at its root and lib/codemirror.js
 # depending on the release; take whichever is there.

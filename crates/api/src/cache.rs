@@ -6,8 +6,8 @@
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::routes::views::AssignmentView;
 use crate::store;
+use crate::views::AssignmentView;
 use contracts::{AssignmentId, CourseId, Keys, UserId};
 use db::DbPool;
 use deadpool_redis::redis::AsyncCommands;

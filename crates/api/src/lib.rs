@@ -16,6 +16,7 @@ pub mod routes;
 pub mod settings;
 pub mod state;
 pub mod store;
+pub mod views;
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;

@@ -7,7 +7,7 @@
 //! A 5xx body never carries internal text: it says that something failed and gives the
 //! request id; the cause is logged with that id by [`crate::request::middleware`].
 
-use crate::request::RequestId;
+use crate::request_id::RequestId;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;

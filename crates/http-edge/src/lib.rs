@@ -17,6 +17,7 @@ pub mod health;
 pub mod metrics;
 pub mod openapi;
 pub mod request;
+pub mod request_id;
 pub mod running;
 pub mod shutdown;
 
@@ -24,7 +25,7 @@ pub use caller::Caller;
 pub use error::{EdgeError, ErrorBody, ErrorCode, ErrorDetail, Problem};
 pub use health::Readiness;
 pub use metrics::Metrics;
-pub use request::RequestId;
+pub use request_id::RequestId;
 pub use running::{listen, Running};
 
 use actix_web::web;

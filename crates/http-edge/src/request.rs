@@ -4,61 +4,16 @@
 //! bodyless 404 or 405 (actix's own, for an unknown path or method) becomes the JSON envelope.
 
 use crate::error::EdgeError;
+use crate::request_id::{RequestId, REQUEST_ID_HEADER};
 use crate::Edge;
 use actix_web::body::{BodySize, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, ResponseError};
-use std::fmt;
 use std::time::Instant;
 use tracing::Instrument;
-
-/// The request id header, accepted from callers and always set on responses.
-pub static REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
-
-/// Longest request id taken from a caller.
-const MAX_REQUEST_ID_LEN: usize = 128;
-
-tokio::task_local! {
-    static CURRENT: RequestId;
-}
-
-/// The id of one request, in its logs, its response header and its 5xx body.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RequestId(String);
-
-impl RequestId {
-    /// A caller's id if it is 1–128 characters of letters, digits, `-`, `_`, `.` and `:`
-    /// (anything else could forge log lines), else a new one.
-    fn from_request(req: &ServiceRequest) -> Self {
-        req.headers()
-            .get(&REQUEST_ID_HEADER)
-            .and_then(|value| value.to_str().ok())
-            .filter(|id| Self::acceptable(id))
-            .map(|id| Self(id.to_owned()))
-            .unwrap_or_else(|| Self(uuid::Uuid::new_v4().simple().to_string()))
-    }
-
-    fn acceptable(id: &str) -> bool {
-        (1..=MAX_REQUEST_ID_LEN).contains(&id.len())
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
-    }
-
-    /// The id of the request being handled on this task, if any.
-    pub fn current() -> Option<RequestId> {
-        CURRENT.try_with(Clone::clone).ok()
-    }
-}
-
-impl fmt::Display for RequestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// The middleware; wrap every service's `App` in `from_fn(middleware)`.
 pub async fn middleware(
@@ -74,13 +29,14 @@ pub async fn middleware(
 
     // Handlers' and extractors' errors are responses by now; an `Err` here comes from the
     // framework itself and is answered by it.
-    let response = CURRENT
-        .scope(id.clone(), next.call(req))
+    let response = id
+        .clone()
+        .scope(next.call(req))
         .instrument(span.clone())
         .await
         .inspect_err(|error| span.in_scope(|| tracing::error!(%error, "request failed")))?
         .map_into_left_body();
-    let mut response = CURRENT.sync_scope(id.clone(), || with_json_body(response));
+    let mut response = id.clone().sync_scope(|| with_json_body(response));
     let status = response.status();
     if status.is_server_error() {
         let cause = response
@@ -89,7 +45,7 @@ pub async fn middleware(
             .map_or_else(|| "no error recorded".to_owned(), ToString::to_string);
         span.in_scope(|| tracing::error!(status = status.as_u16(), %cause, "request failed"));
     }
-    if let Ok(value) = HeaderValue::from_str(&id.0) {
+    if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
         response
             .headers_mut()
             .insert(REQUEST_ID_HEADER.clone(), value);

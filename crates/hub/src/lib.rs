@@ -66,6 +66,7 @@ pub mod session;
 pub mod settings;
 pub mod state;
 pub mod store;
+pub mod ydoc;
 
 use crate::error::HubError;
 use crate::live::follower::Follower;

@@ -3,9 +3,9 @@
 use crate::auth::{hash_password, verify_password, Caller};
 use crate::domain::account::{DisplayName, Password, Username};
 use crate::error::{ApiError, ErrorBody};
-use crate::routes::views::{SessionView, UserView};
 use crate::state::AppState;
 use crate::store;
+use crate::views::{SessionView, UserView};
 use actix_web::{web, HttpResponse};
 use db::models::{NewUser, User};
 use http_edge::{EdgeError, ErrorCode};

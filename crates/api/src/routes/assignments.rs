@@ -3,9 +3,9 @@
 use crate::auth::{require_teacher, Caller};
 use crate::domain::assignment::AssignmentRequest;
 use crate::error::{ApiError, ErrorBody};
-use crate::routes::views::AssignmentView;
 use crate::state::AppState;
 use crate::store;
+use crate::views::AssignmentView;
 use actix_web::{web, HttpResponse};
 use contracts::{AssignmentId, CourseId};
 use db::models::Assignment;

@@ -5,12 +5,12 @@ use crate::auth::{require_teacher, Caller};
 use crate::domain::assignment::AssignmentRequest;
 use crate::domain::text::{Text, Title};
 use crate::error::{ApiError, ErrorBody};
-use crate::routes::views::{
+use crate::state::AppState;
+use crate::store;
+use crate::views::{
     AssignmentProgressView, AssignmentSummary, AssignmentView, CourseAssignmentsView, CourseView,
     Progress,
 };
-use crate::state::AppState;
-use crate::store;
 use actix_web::{web, HttpResponse};
 use contracts::{CourseId, UserId};
 use serde::Deserialize;

@@ -6,7 +6,6 @@ pub mod assignments;
 pub mod courses;
 pub mod docs;
 pub mod submissions;
-pub mod views;
 
 use actix_web::{web, HttpResponse};
 

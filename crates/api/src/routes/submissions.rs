@@ -4,9 +4,9 @@
 use crate::auth::Caller;
 use crate::domain::code::Code;
 use crate::error::{ApiError, ErrorBody};
-use crate::routes::views::{AssignmentView, SubmissionView};
 use crate::state::AppState;
 use crate::store;
+use crate::views::{AssignmentView, SubmissionView};
 use actix_web::{web, HttpResponse};
 use contracts::keys::GRADERS_GROUP;
 use contracts::{cancellation, AssignmentId, SubmissionId, SubmissionJob, MESSAGE_VERSION};

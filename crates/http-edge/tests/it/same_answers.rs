@@ -110,7 +110,7 @@ fn cases() -> Vec<Case> {
             paths: &[(Api, "/api/auth/login"), (Hub, "/hub/projects/1/files")],
         },
         Case {
-            what: "unknown route",
+            what: "unknown route, unknown id, an id that is not a number",
             method: Method::GET,
             token: Token::Valid,
             body: Body::None,
@@ -120,6 +120,10 @@ fn cases() -> Vec<Case> {
                 (Api, "/api/nothing-here"),
                 (Hub, "/hub/nothing-here"),
                 (Relay, "/nothing-here"),
+                (Api, "/api/submissions/987654321"),
+                (Hub, "/hub/projects/987654321"),
+                (Api, "/api/submissions/abc"),
+                (Hub, "/hub/projects/abc"),
             ],
         },
         Case {
@@ -143,27 +147,6 @@ fn cases() -> Vec<Case> {
             status: StatusCode::METHOD_NOT_ALLOWED,
             code: "method_not_allowed",
             paths: &[(Api, "/readyz"), (Hub, "/readyz"), (Relay, "/readyz")],
-        },
-        Case {
-            what: "unknown id",
-            method: Method::GET,
-            token: Token::Valid,
-            body: Body::None,
-            status: StatusCode::NOT_FOUND,
-            code: "not_found",
-            paths: &[
-                (Api, "/api/submissions/987654321"),
-                (Hub, "/hub/projects/987654321"),
-            ],
-        },
-        Case {
-            what: "an id that is not a number",
-            method: Method::GET,
-            token: Token::Valid,
-            body: Body::None,
-            status: StatusCode::NOT_FOUND,
-            code: "not_found",
-            paths: &[(Api, "/api/submissions/abc"), (Hub, "/hub/projects/abc")],
         },
         Case {
             what: "plain HTTP on a WebSocket endpoint",

@@ -2,6 +2,7 @@
 //! editing it on this hub, how far into its log it has applied and what Postgres lacks.
 
 use crate::close::Close;
+use crate::ydoc::CONTENT;
 use actix_web::web::Bytes;
 use contracts::{EntryId, FileId, ProjectId};
 use std::collections::{HashMap, HashSet};
@@ -13,10 +14,7 @@ use yrs::encoding::read::Error as DecodeError;
 use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
-use yrs::{ClientID, Doc, GetString, ReadTxn, StateVector, Text, Transact, Update};
-
-/// The name of the shared text every file's document holds.
-pub const CONTENT: &str = "content";
+use yrs::{ClientID, Doc, GetString, ReadTxn, StateVector, Transact, Update};
 
 /// A socket's handle as the document sees it.
 pub type PeerId = u64;
@@ -74,6 +72,17 @@ pub struct Snapshot {
     pub covered: EntryId,
     pub changed_since: Instant,
     generation: u64,
+}
+
+impl Snapshot {
+    /// What Postgres keeps of it.
+    pub fn stored(&self) -> crate::store::documents::Stored<'_> {
+        crate::store::documents::Stored {
+            document: &self.document,
+            text: &self.text,
+            covered: self.covered,
+        }
+    }
 }
 
 pub struct LiveDocument {
@@ -334,16 +343,6 @@ impl LiveDocument {
     }
 }
 
-/// The encoded state of a new document holding `text`, for files created from a template:
-/// every replica then starts from the same bytes instead of inserting the text itself.
-pub fn initial_document(text: &str) -> Vec<u8> {
-    let doc = Doc::new();
-    let content = doc.get_or_insert_text(CONTENT);
-    let mut txn = doc.transact_mut();
-    content.insert(&mut txn, 0, text);
-    txn.encode_state_as_update_v1(&StateVector::default())
-}
-
 pub fn encode(message: &Message) -> Bytes {
     Bytes::from(message.encode_v1())
 }
@@ -377,6 +376,7 @@ fn apply_decoded(doc: &Doc, update: Update) -> Result<bool, UpdateRejected> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ydoc::initial_document;
 
     fn update_inserting(text: &str) -> Vec<u8> {
         initial_document(text)

@@ -229,7 +229,7 @@ impl Registry {
             return;
         };
         let saved = match self.db.get().await {
-            Ok(mut conn) => documents::save(&mut conn, document.file, &snapshot)
+            Ok(mut conn) => documents::save(&mut conn, document.file, snapshot.stored())
                 .await
                 .map_err(|e| e.to_string()),
             Err(error) => Err(error.to_string()),

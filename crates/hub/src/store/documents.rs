@@ -1,6 +1,5 @@
 //! The stored state of live documents: read when a hub opens one, written by the sync.
 
-use crate::live::document::Snapshot;
 use contracts::{EntryId, FileId, ProjectId};
 use db::schema::project_files;
 use diesel::prelude::*;
@@ -56,19 +55,27 @@ pub enum Saved {
     Gone,
 }
 
+/// A document's state as Postgres keeps it: the encoded Yjs state, its text, and the last
+/// entry of the document's log it covers.
+pub struct Stored<'a> {
+    pub document: &'a [u8],
+    pub text: &'a str,
+    pub covered: EntryId,
+}
+
 /// Writes `snapshot` unless Postgres already holds a state covering a later log entry.
 pub async fn save(
     conn: &mut AsyncPgConnection,
     file: FileId,
-    snapshot: &Snapshot,
+    snapshot: Stored<'_>,
 ) -> QueryResult<Saved> {
     let written = diesel::sql_query(
         "UPDATE project_files SET document = $1, content = $2, synced_entry_ms = $3, \
          synced_entry_seq = $4, updated_at = now() \
          WHERE id = $5 AND (synced_entry_ms, synced_entry_seq) <= ($3, $4)",
     )
-    .bind::<Bytea, _>(&snapshot.document)
-    .bind::<Text, _>(&snapshot.text)
+    .bind::<Bytea, _>(snapshot.document)
+    .bind::<Text, _>(snapshot.text)
     .bind::<BigInt, _>(snapshot.covered.millis() as i64)
     .bind::<BigInt, _>(snapshot.covered.sequence() as i64)
     .bind::<BigInt, _>(file.0)

@@ -3,7 +3,7 @@
 
 use super::Access;
 use crate::error::HubError;
-use crate::live::document::initial_document;
+use crate::ydoc::initial_document;
 use chrono::{DateTime, Utc};
 use contracts::{CourseId, ProjectId, UserId};
 use db::schema::{

@@ -78,14 +78,14 @@ impl Course {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_project_starts_from_the_template_and_its_tree_can_change() {
-    let Course {
-        _scratch,
-        store,
-        hub,
-        teacher,
-        student,
-        course,
-    } = Course::new().await;
+    let class = Course::new().await;
+    let (store, hub, teacher, student, course) = (
+        &class.store,
+        &class.hub,
+        &class.teacher,
+        &class.student,
+        class.course,
+    );
     let template = zip_of(&[
         ("main.py", "print('hello')\n"),
         ("lib/util.py", "def twice(x):\n    return 2 * x\n"),
@@ -159,14 +159,9 @@ async fn a_project_starts_from_the_template_and_its_tree_can_change() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unsafe_or_oversized_archives_are_refused_and_nothing_is_stored() {
-    let Course {
-        _scratch,
-        hub,
-        teacher,
-        student,
-        course,
-        ..
-    } = Course::new().await;
+    let class = Course::new().await;
+    let (hub, teacher, student, course) =
+        (&class.hub, &class.teacher, &class.student, class.course);
     let cases: [(Vec<u8>, u16, &str); 5] = [
         (zip_of(&[("../evil.py", "x")]), 422, "unsafe_path"),
         (zip_of(&[("/etc/cron.d/evil", "x")]), 422, "unsafe_path"),
@@ -208,14 +203,9 @@ async fn unsafe_or_oversized_archives_are_refused_and_nothing_is_stored() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mistakes_get_json_errors_never_a_500() {
-    let Course {
-        _scratch,
-        hub,
-        teacher,
-        student,
-        course,
-        ..
-    } = Course::new().await;
+    let class = Course::new().await;
+    let (hub, teacher, student, course) =
+        (&class.hub, &class.teacher, &class.student, class.course);
     let (project, _) = hub.open_project(course, &student.1).await;
     let files = format!("/hub/projects/{project}/files");
     let raw = hub
