@@ -19,7 +19,9 @@ pub async fn assert_conforms(schema: String, token: &str, config: &Path, operati
         .arg(config)
         .args(["run", &schema]);
     command
-        .args(["--max-examples", "15", "--workers", "2", "--seed", "1"])
+        // One worker: with two, Hypothesis (6.x on Python 3.11) now and then fails inside its
+        // own lambda-description cache ("AST constructor recursion depth mismatch").
+        .args(["--max-examples", "15", "--workers", "1", "--seed", "1"])
         .args(["--request-timeout", "10"])
         .args(["-H", &format!("Authorization: Bearer {token}")]);
     let output = tokio::task::spawn_blocking(move || command.output())

@@ -17,8 +17,8 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmissionRequest {
-    /// The program; at most `max_code_bytes` (64 KiB by default), not blank.
-    #[schema(min_length = 1, max_length = 65536, pattern = "\\S")]
+    /// The program: at most `max_code_bytes` (64 KiB by default), not blank, no NUL.
+    #[schema(value_type = Code)]
     pub code: String,
     /// Defaults to the assignment's runtime, the only one it accepts.
     #[serde(default)]
