@@ -1,5 +1,6 @@
-//! One test's world: a scratch database, a scratch Redis key prefix and the token keys every
-//! service started from it shares. Services spawned from one `Scratch` see the same data.
+//! One test's world: a scratch database (unless the test needs none), a scratch Redis key
+//! prefix and the token keys every service started from it shares. Services spawned from one
+//! `Scratch` see the same data.
 
 use crate::database::ScratchDatabase;
 use crate::env::redis_url;
@@ -9,7 +10,7 @@ use secrecy::SecretString;
 use tokens::{Role, TokenKeys};
 
 pub struct Scratch {
-    pub database: ScratchDatabase,
+    database: Option<ScratchDatabase>,
     pub redis: ScratchPrefix,
     pub redis_url: String,
     pub tokens: TokenKeys,
@@ -23,10 +24,24 @@ impl Scratch {
 
     /// A new database and key prefix on the Redis at `url` (a [`crate::RedisServer`]).
     pub async fn on_redis(label: &str, url: &str) -> Self {
+        let database = ScratchDatabase::create()
+            .await
+            .expect("a scratch database (is Postgres running? deploy/local/services.sh)");
         Self {
-            database: ScratchDatabase::create()
-                .await
-                .expect("a scratch database (is Postgres running? deploy/local/services.sh)"),
+            database: Some(database),
+            ..Self::redis_only_on(label, url)
+        }
+    }
+
+    /// A key prefix on the shared Redis and no database, for tests of a service that has
+    /// none (the relay).
+    pub fn redis_only(label: &str) -> Self {
+        Self::redis_only_on(label, &redis_url())
+    }
+
+    fn redis_only_on(label: &str, url: &str) -> Self {
+        Self {
+            database: None,
             redis: ScratchPrefix::new(url, label),
             redis_url: url.to_owned(),
             tokens: TokenKeys::new(
@@ -34,6 +49,13 @@ impl Scratch {
                 chrono::Duration::minutes(30),
             ),
         }
+    }
+
+    /// The scratch database; panics for a [`Scratch::redis_only`].
+    pub fn database(&self) -> &ScratchDatabase {
+        self.database
+            .as_ref()
+            .expect("this Scratch has no database (made by Scratch::redis_only)")
     }
 
     pub fn prefix(&self) -> &str {

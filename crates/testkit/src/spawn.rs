@@ -124,7 +124,7 @@ fn connections(scratch: &Scratch, database: bool) -> Vec<(&'static str, String)>
         ("jwt_secret", crate::JWT_SECRET.to_owned()),
     ];
     if database {
-        values.push(("database_url", scratch.database.url().to_owned()));
+        values.push(("database_url", scratch.database().url().to_owned()));
     }
     values
 }

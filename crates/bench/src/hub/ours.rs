@@ -29,14 +29,14 @@ pub async fn start(rooms: usize) -> anyhow::Result<(Server, Target, Scratch)> {
     let binary = build_hub()?;
     // What must outlive the load: the database and Redis keys are dropped with it.
     let scratch = Scratch::new("bench-hub").await;
-    let documents = seed(scratch.database.url(), rooms).await?;
+    let documents = seed(scratch.database().url(), rooms).await?;
 
     let port = free_port()?;
     let mut command = tokio::process::Command::new(binary);
     command
         .env("HUB__LISTEN", format!("127.0.0.1:{port}"))
         .env("HUB__REDIS_URL", testkit::env::redis_url())
-        .env("HUB__DATABASE_URL", scratch.database.url())
+        .env("HUB__DATABASE_URL", scratch.database().url())
         .env("HUB__JWT_SECRET", testkit::JWT_SECRET)
         .env("HUB__KEY_PREFIX", scratch.prefix())
         .env("SECRETS_DIR", "/nonexistent")

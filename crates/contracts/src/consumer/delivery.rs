@@ -2,7 +2,8 @@
 //! or may no longer be handled, hand the rest to the handler while keeping the entry claimed,
 //! and carry out the handler's [`Outcome`].
 
-use super::{DeadEnd, Handler, Inner, Outcome, Received, Settled};
+use super::run::Settled;
+use super::{DeadEnd, Handler, Inner, Outcome, Received};
 use crate::messages::{DeadLetter, MESSAGE_VERSION};
 use crate::streams::Delivery;
 use chrono::Utc;

@@ -7,6 +7,7 @@ use crate::messages::DeadLetter;
 use deadpool_redis::redis;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use tokio::time::Instant;
 
 fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())

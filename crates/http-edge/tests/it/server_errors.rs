@@ -7,7 +7,7 @@ use serde_json::Value;
 use testkit::Service;
 
 async fn break_table(services: &Services, table: &str) {
-    let mut conn = AsyncPgConnection::establish(services.scratch.database.url())
+    let mut conn = AsyncPgConnection::establish(services.scratch.database().url())
         .await
         .unwrap();
     conn.batch_execute(&format!("DROP TABLE {table} CASCADE"))

@@ -25,7 +25,7 @@ pub struct Store {
 impl Store {
     pub fn of(scratch: &Scratch) -> Self {
         Self {
-            db: scratch.database.pool(),
+            db: scratch.database().pool(),
             tokens: scratch.tokens.clone(),
         }
     }

@@ -10,7 +10,7 @@ use tokens::{Role, TokenKeys};
 
 #[tokio::test]
 async fn a_valid_token_gets_ready_with_the_user_id() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let relay = spawn::relay(&scratch, |_| {}).await;
     let mut client = connect(&relay).await;
     let ready = client.auth(&token(&scratch, 42), None).await;
@@ -19,7 +19,7 @@ async fn a_valid_token_gets_ready_with_the_user_id() {
 
 #[tokio::test]
 async fn no_auth_message_in_time_closes_with_4001() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let relay = spawn::relay(&scratch, |s| s.auth_timeout_ms = 300).await;
     let mut client = connect(&relay).await;
     let (code, reason, _) = client.expect_close().await;
@@ -29,7 +29,7 @@ async fn no_auth_message_in_time_closes_with_4001() {
 
 #[tokio::test]
 async fn another_message_before_auth_closes_with_4001() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let relay = spawn::relay(&scratch, |_| {}).await;
     let mut client = connect(&relay).await;
     client.send_json(json!({"type": "pong"})).await;
@@ -40,7 +40,7 @@ async fn another_message_before_auth_closes_with_4001() {
 
 #[tokio::test]
 async fn a_forged_token_closes_with_4002() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let relay = spawn::relay(&scratch, |_| {}).await;
     let forger = TokenKeys::new(
         &SecretString::from("not-the-relay-secret-not-the-relay-secret"),
@@ -58,7 +58,7 @@ async fn a_forged_token_closes_with_4002() {
 
 #[tokio::test]
 async fn a_garbage_token_closes_with_4002_and_says_why() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let relay = spawn::relay(&scratch, |_| {}).await;
     let mut client = connect(&relay).await;
     client
@@ -70,7 +70,7 @@ async fn a_garbage_token_closes_with_4002_and_says_why() {
 
 #[tokio::test]
 async fn an_expired_token_closes_with_4003() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let relay = spawn::relay(&scratch, |_| {}).await;
     let expired = TokenKeys::new(
         &SecretString::from(testkit::JWT_SECRET),
@@ -88,7 +88,7 @@ async fn an_expired_token_closes_with_4003() {
 
 #[tokio::test]
 async fn a_token_that_expires_on_an_open_socket_closes_it_with_4003() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let relay = spawn::relay(&scratch, |_| {}).await;
     let short = TokenKeys::new(
         &SecretString::from(testkit::JWT_SECRET),
@@ -103,7 +103,7 @@ async fn a_token_that_expires_on_an_open_socket_closes_it_with_4003() {
 
 #[tokio::test]
 async fn garbage_before_auth_closes_with_a_reason() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let relay = spawn::relay(&scratch, |_| {}).await;
     let mut client = connect(&relay).await;
     client.send_text("GET /secrets HTTP/1.1").await;
@@ -114,7 +114,7 @@ async fn garbage_before_auth_closes_with_a_reason() {
 
 #[tokio::test]
 async fn a_token_in_the_url_is_not_enough() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let relay = spawn::relay(&scratch, |s| s.auth_timeout_ms = 300).await;
     let url = format!("{}?token={}", socket_url(&relay), token(&scratch, 1));
     let mut client = WsClient::connect(&url, None).await;
@@ -123,7 +123,7 @@ async fn a_token_in_the_url_is_not_enough() {
 
 #[tokio::test]
 async fn a_plain_http_request_to_the_socket_endpoint_is_a_json_400() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let relay = spawn::relay(&scratch, |_| {}).await;
     let response = relay.http.get(relay.url("/ws")).send().await.unwrap();
     assert_eq!(response.status(), 400);

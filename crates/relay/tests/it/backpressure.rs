@@ -8,7 +8,7 @@ use testkit::{spawn, Scratch, WAIT};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_client_is_closed_while_a_fast_tab_of_the_same_user_keeps_up() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let results = Results::of(&scratch);
     // The reader hands a whole batch read from Redis to the sockets at once, so the byte budget
     // is also the burst a fast tab must absorb when the reader falls behind on a busy machine:
@@ -83,7 +83,7 @@ async fn a_slow_client_is_closed_while_a_fast_tab_of_the_same_user_keeps_up() {
 
 #[tokio::test]
 async fn a_user_over_the_connection_limit_is_closed_with_4009() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let relay = spawn::relay(&scratch, |s| s.max_connections_per_user = 2).await;
     let _one = connect_as(&relay, &scratch, 1).await;
     let two = connect_as(&relay, &scratch, 1).await;

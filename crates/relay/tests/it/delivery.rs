@@ -8,7 +8,7 @@ use testkit::{spawn, Scratch};
 
 #[tokio::test]
 async fn each_user_receives_only_their_own_events() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let results = Results::of(&scratch);
     let relay = spawn::relay(&scratch, |_| {}).await;
     let mut ada = connect_as(&relay, &scratch, 1).await;
@@ -37,7 +37,7 @@ async fn each_user_receives_only_their_own_events() {
 
 #[tokio::test]
 async fn every_tab_of_a_user_receives_every_event() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let results = Results::of(&scratch);
     let relay = spawn::relay(&scratch, |_| {}).await;
     let mut first = connect_as(&relay, &scratch, 5).await;
@@ -51,7 +51,7 @@ async fn every_tab_of_a_user_receives_every_event() {
 
 #[tokio::test]
 async fn two_replicas_each_deliver_every_event_to_their_own_sockets() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let results = Results::of(&scratch);
     let one = spawn::relay(&scratch, |_| {}).await;
     let two = spawn::relay(&scratch, |_| {}).await;
@@ -82,7 +82,7 @@ async fn two_replicas_each_deliver_every_event_to_their_own_sockets() {
 
 #[tokio::test]
 async fn metrics_count_delivered_events_and_open_sockets() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let results = Results::of(&scratch);
     let relay = spawn::relay(&scratch, |_| {}).await;
     let mut client = connect_as(&relay, &scratch, 3).await;
@@ -113,7 +113,7 @@ async fn metrics_count_delivered_events_and_open_sockets() {
 
 #[tokio::test]
 async fn liveness_answers_and_readiness_reports_redis_and_the_reader() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let relay = spawn::relay(&scratch, |_| {}).await;
     let health = relay.http.get(relay.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
@@ -131,7 +131,7 @@ async fn liveness_answers_and_readiness_reports_redis_and_the_reader() {
 
 #[tokio::test]
 async fn readiness_fails_when_redis_is_unreachable() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     // A relay pointed at a port nobody listens on never becomes ready, so it is started here
     // rather than by `spawn::relay`, which waits for readiness.
     let mut settings = spawn::relay_settings(&scratch);

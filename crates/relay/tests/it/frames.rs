@@ -10,7 +10,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test]
 async fn bad_frames_close_that_socket_with_a_reason_and_others_carry_on() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let relay = spawn::relay(&scratch, |_| {}).await;
     let mut bystander = connect_as(&relay, &scratch, 9).await;
 
@@ -53,7 +53,7 @@ async fn bad_frames_close_that_socket_with_a_reason_and_others_carry_on() {
 
 #[tokio::test]
 async fn a_second_auth_is_a_bad_message() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let relay = spawn::relay(&scratch, |_| {}).await;
     let mut client = connect_as(&relay, &scratch, 1).await;
     client
@@ -68,7 +68,7 @@ async fn a_second_auth_is_a_bad_message() {
 
 #[tokio::test]
 async fn a_message_at_the_frame_limit_is_accepted() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let relay = spawn::relay(&scratch, |s| s.max_frame_bytes = 4096).await;
     let mut client = connect(&relay).await;
     let token = token(&scratch, 1);
@@ -84,7 +84,7 @@ async fn a_message_at_the_frame_limit_is_accepted() {
 
 #[tokio::test]
 async fn the_relay_pings_and_answers_pings() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let relay = spawn::relay(&scratch, |s| s.heartbeat_interval_ms = 200).await;
     let mut client = connect_as(&relay, &scratch, 1).await;
     assert_eq!(client.next_json().await, json!({"type": "ping"}));
@@ -101,7 +101,7 @@ async fn the_relay_pings_and_answers_pings() {
 
 #[tokio::test]
 async fn websocket_pings_are_answered() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let relay = spawn::relay(&scratch, |_| {}).await;
     let mut client = connect_as(&relay, &scratch, 1).await;
     client
@@ -117,7 +117,7 @@ async fn websocket_pings_are_answered() {
 
 #[tokio::test]
 async fn a_silent_client_is_closed_after_the_idle_timeout_and_pongs_keep_it_open() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let relay = spawn::relay(&scratch, |s| {
         s.idle_timeout_ms = 600;
         s.heartbeat_interval_ms = 200;
@@ -138,7 +138,7 @@ async fn a_silent_client_is_closed_after_the_idle_timeout_and_pongs_keep_it_open
 
 #[tokio::test]
 async fn stopping_the_relay_closes_sockets_with_1001() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let relay = spawn::relay(&scratch, |_| {}).await;
     let mut client = connect_as(&relay, &scratch, 1).await;
     // Not `stop()`, which waits for the relay to finish: the client must read its close first.
@@ -150,7 +150,7 @@ async fn stopping_the_relay_closes_sockets_with_1001() {
 
 #[tokio::test]
 async fn a_client_close_is_answered() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let relay = spawn::relay(&scratch, |_| {}).await;
     let client = connect_as(&relay, &scratch, 1).await;
     client.close().await;

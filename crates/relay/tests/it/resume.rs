@@ -8,7 +8,7 @@ use testkit::{spawn, Scratch};
 
 #[tokio::test]
 async fn a_reconnect_gets_exactly_the_missed_events_in_order() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let results = Results::of(&scratch);
     let relay = spawn::relay(&scratch, |_| {}).await;
     let mut client = connect_as(&relay, &scratch, 1).await;
@@ -35,7 +35,7 @@ async fn a_reconnect_gets_exactly_the_missed_events_in_order() {
 
 #[tokio::test]
 async fn events_published_while_reconnecting_are_neither_lost_nor_doubled() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let results = Results::of(&scratch);
     let relay = spawn::relay(&scratch, |_| {}).await;
     let first = results.publish(&grading(1, 0)).await;
@@ -63,7 +63,7 @@ async fn events_published_while_reconnecting_are_neither_lost_nor_doubled() {
 
 #[tokio::test]
 async fn an_id_older_than_the_trimmed_stream_gets_resync_then_live_events() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let results = Results::of(&scratch);
     let relay = spawn::relay(&scratch, |_| {}).await;
     let mut ids = Vec::new();
@@ -84,7 +84,7 @@ async fn an_id_older_than_the_trimmed_stream_gets_resync_then_live_events() {
 
 #[tokio::test]
 async fn an_id_the_stream_never_had_gets_resync() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let results = Results::of(&scratch);
     let relay = spawn::relay(&scratch, |_| {}).await;
     results.publish(&grading(1, 1)).await;
@@ -103,7 +103,7 @@ async fn an_id_the_stream_never_had_gets_resync() {
 
 #[tokio::test]
 async fn a_resume_too_far_behind_gets_resync() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let results = Results::of(&scratch);
     let relay = spawn::relay(&scratch, |s| s.resume_max_entries = 5).await;
     let first = results.publish(&grading(1, 0)).await;
@@ -120,7 +120,7 @@ async fn a_resume_too_far_behind_gets_resync() {
 
 #[tokio::test]
 async fn a_malformed_last_event_id_closes_with_4000() {
-    let scratch = Scratch::new("relay").await;
+    let scratch = Scratch::redis_only("relay");
     let relay = spawn::relay(&scratch, |_| {}).await;
     let mut client = connect(&relay).await;
     client
