@@ -7,8 +7,9 @@
 //!
 //! A service puts one [`Edge`] in its app data, wraps its `App` in [`request::middleware`]
 //! and calls [`configure`]; it adds only its own routes and its own error enum, mapped to a
-//! [`Problem`] in one place with [`impl_response_error!`]. Its `Application` holds a
-//! [`Running`].
+//! [`Problem`] in one place with [`impl_response_error!`]. Its `run(settings, listener)`
+//! returns a [`Running`], and its `main` is [`listen`], `run` and
+//! [`Running::until_signalled`].
 
 pub mod caller;
 pub mod error;

@@ -32,6 +32,7 @@ pub async fn assert_conforms(schema: String, token: &str, config: &Path, operati
     let summary = report
         .rsplit_once("SUMMARY")
         .map_or(report.as_ref(), |(_, tail)| tail);
+    println!("Schemathesis on {schema}:{summary}");
     assert!(
         output.status.success(),
         "Schemathesis found problems:\n{report}"
