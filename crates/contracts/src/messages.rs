@@ -20,6 +20,10 @@ pub enum TestCase {
         #[serde(default)]
         stdin: String,
         expected_stdout: String,
+        /// A hidden test shows the student its name and outcome, never its input, expected
+        /// value, or what the program printed for it.
+        #[serde(default)]
+        hidden: bool,
     },
     /// Evaluate `call` (an expression such as `add(2, 3)`) against the submission's module;
     /// its value must equal the literal `expected`, or it must raise `raises`.
@@ -30,6 +34,9 @@ pub enum TestCase {
         expected: Option<String>,
         #[serde(default)]
         raises: Option<String>,
+        /// As for `Io`.
+        #[serde(default)]
+        hidden: bool,
     },
 }
 
@@ -38,6 +45,13 @@ impl TestCase {
     pub fn name(&self) -> &str {
         match self {
             TestCase::Io { name, .. } | TestCase::Call { name, .. } => name,
+        }
+    }
+
+    /// Whether the student may see only the test's name and outcome.
+    pub fn is_hidden(&self) -> bool {
+        match self {
+            TestCase::Io { hidden, .. } | TestCase::Call { hidden, .. } => *hidden,
         }
     }
 }
@@ -215,12 +229,14 @@ mod tests {
                     name: "prints hi".into(),
                     stdin: String::new(),
                     expected_stdout: "hi\n".into(),
+                    hidden: false,
                 },
                 TestCase::Call {
                     name: "adds".into(),
                     call: "add(1, 2)".into(),
                     expected: Some("3".into()),
                     raises: None,
+                    hidden: true,
                 },
             ],
             limits: Limits::default(),

@@ -10,7 +10,7 @@
 
 use crate::sandbox::protocol::RunnerReport;
 use crate::sandbox::Evidence;
-use contracts::{Limits, TestOutcome, TestStatus, Verdict};
+use contracts::{Limits, TestCase, TestOutcome, TestStatus, Verdict};
 
 /// The verdict with everything the student sees.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,12 +20,24 @@ pub struct Judgement {
     pub feedback: String,
 }
 
-/// Judges one run of a submission with `limits`.
-pub fn judge(evidence: Evidence, limits: &Limits) -> Judgement {
+/// Judges one run of a submission's `tests` with `limits`.
+pub fn judge(evidence: Evidence, tests: &[TestCase], limits: &Limits) -> Judgement {
     match evidence.report {
-        Some(report) => judge_report(report, limits),
+        Some(report) => judge_report(without_hidden_details(report, tests), limits),
         None => judge_without_report(&evidence, limits),
     }
+}
+
+/// The report with the runner's message dropped for every hidden test: it may quote the
+/// test's input, its expected value, or what the program printed or raised for it. The
+/// report names the job's tests in order (the sandbox checked), so they pair up by position.
+fn without_hidden_details(mut report: RunnerReport, tests: &[TestCase]) -> RunnerReport {
+    for (outcome, test) in report.tests.iter_mut().zip(tests) {
+        if test.is_hidden() {
+            outcome.message = None;
+        }
+    }
+    report
 }
 
 fn judge_report(report: RunnerReport, limits: &Limits) -> Judgement {
@@ -187,7 +199,50 @@ mod tests {
     }
 
     fn verdict(evidence: Evidence) -> Judgement {
-        judge(evidence, &Limits::default())
+        judge(evidence, &[], &Limits::default())
+    }
+
+    fn io_test(name: &str, hidden: bool) -> TestCase {
+        TestCase::Io {
+            name: name.into(),
+            stdin: "SECRET-INPUT".into(),
+            expected_stdout: "SECRET-EXPECTED".into(),
+            hidden,
+        }
+    }
+
+    #[test]
+    fn a_hidden_test_shows_its_name_and_outcome_and_nothing_else() {
+        let tests = [io_test("visible", false), io_test("hidden", true)];
+        let leaky = "expected 'SECRET-EXPECTED' for input 'SECRET-INPUT', got 'x'; stderr: oops";
+        let judged = judge(
+            report(vec![
+                outcome("visible", TestStatus::Passed, None),
+                outcome("hidden", TestStatus::Failed, Some(leaky)),
+            ]),
+            &tests,
+            &Limits::default(),
+        );
+        assert_eq!(judged.verdict, Verdict::WrongAnswer);
+        assert_eq!(judged.feedback, "Test \"hidden\" failed.");
+        assert_eq!(judged.tests[1].status, TestStatus::Failed);
+        assert_eq!(judged.tests[1].message, None);
+        let everything = format!("{judged:?}");
+        assert!(!everything.contains("SECRET"), "{everything}");
+    }
+
+    #[test]
+    fn a_visible_test_keeps_its_message() {
+        let judged = judge(
+            report(vec![outcome(
+                "visible",
+                TestStatus::Failed,
+                Some("got 'x'"),
+            )]),
+            &[io_test("visible", false)],
+            &Limits::default(),
+        );
+        assert_eq!(judged.feedback, "Test \"visible\" failed: got 'x'");
     }
 
     #[test]

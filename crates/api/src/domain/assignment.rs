@@ -155,12 +155,14 @@ fn check_test(test: &TestCase, runtime_has_call: bool) -> Result<(), ApiError> {
             name,
             stdin,
             expected_stdout,
+            ..
         } => vec![name, stdin, expected_stdout],
         TestCase::Call {
             name,
             call,
             expected,
             raises,
+            ..
         } => {
             if !runtime_has_call {
                 return Err(ApiError::invalid(
@@ -209,6 +211,15 @@ fn tests_schema() -> ArrayBuilder {
     let name =
         || text::string(text::not_blank_without(NUL)).description(Some("Shown to the student."));
     let free = || text::string(text::without(NUL));
+    let hidden = || {
+        ObjectBuilder::new()
+            .schema_type(Type::Boolean)
+            .default(Some(false.into()))
+            .description(Some(
+                "Students see only the name and outcome of a hidden test: never its input, \
+                 expected value, or what their program printed for it.",
+            ))
+    };
     let io = ObjectBuilder::new()
         .schema_type(Type::Object)
         .description(Some(
@@ -221,7 +232,8 @@ fn tests_schema() -> ArrayBuilder {
         .required("name")
         .property("stdin", free())
         .property("expected_stdout", free())
-        .required("expected_stdout");
+        .required("expected_stdout")
+        .property("hidden", hidden());
     let call = |answer: &str, other: &str, description: &str| {
         ObjectBuilder::new()
             .schema_type(Type::Object)
@@ -239,6 +251,7 @@ fn tests_schema() -> ArrayBuilder {
             .property(answer, free())
             .required(answer)
             .property(other, ObjectBuilder::new().schema_type(Type::Null))
+            .property("hidden", hidden())
     };
     ArrayBuilder::new()
         .description(Some(

@@ -85,7 +85,7 @@ impl Grader {
             tracing::info!(%problem, exit_code = ?outcome.exit_code, stderr = %outcome.stderr_tail,
                 "no valid report from the runner");
         }
-        let judgement = verdict::judge(outcome.evidence, &job.limits);
+        let judgement = verdict::judge(outcome.evidence, &job.tests, &job.limits);
         let kind = ResultKind::Graded {
             verdict: judgement.verdict,
             tests: judgement.tests,

@@ -153,6 +153,7 @@ mod tests {
                 call: "add(1, 2)".into(),
                 expected: Some("3".into()),
                 raises: None,
+                hidden: false,
             })
             .collect()
     }
@@ -211,6 +212,7 @@ mod tests {
             name: long.clone(),
             stdin: String::new(),
             expected_stdout: String::new(),
+            hidden: false,
         }];
         let line = format!(
             r#"n0nce {{"compile":{{"ok":true}},"tests":[{{"name":"{}","status":"passed","duration_ms":1}}]}}"#,

@@ -4,7 +4,7 @@
 use crate::support::grader::{self, containers_of};
 use crate::support::jobs::{add_tests, job, RIGHT_ADD};
 use crate::support::queue::Queue;
-use contracts::{Limits, ResultKind, SubmissionId, Verdict};
+use contracts::{Limits, ResultKind, SubmissionId, TestCase, Verdict};
 use std::time::{Duration, Instant};
 use testkit::{spawn, Scratch};
 
@@ -278,4 +278,44 @@ async fn a_container_past_its_deadline_is_killed_and_judged_time_limit() {
     }
     grader.stop().await;
     assert_eq!(containers_of(&consumer).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hidden_test_gives_away_nothing_but_its_name_and_outcome() {
+    let scratch = Scratch::new("grader").await;
+    let queue = Queue::of(&scratch);
+    let _grader = spawn::grader_with(grader::settings(&scratch)).await;
+    let secret_tests = vec![
+        TestCase::Io {
+            name: "echoes".into(),
+            stdin: "SECRET-INPUT-41\n".into(),
+            expected_stdout: "SECRET-EXPECTED-42\n".into(),
+            hidden: true,
+        },
+        TestCase::Call {
+            name: "doubles".into(),
+            call: "double(21)".into(),
+            expected: Some("'SECRET-VALUE-43'".into()),
+            raises: None,
+            hidden: true,
+        },
+    ];
+    // Prints its input, writes it to stderr and raises with it: all of it must stay hidden.
+    let code = "import sys\n\ndef double(x):\n    raise ValueError('SECRET-RAISED ' + str(x))\n\n\
+                if __name__ == '__main__':\n    line = input()\n    print('got', line)\n    \
+                sys.stderr.write('SECRET-STDERR ' + line)\n    raise ValueError(line)\n";
+    for (submission, tests) in [(1, secret_tests.clone()), (2, secret_tests[1..].to_vec())] {
+        let submission = SubmissionId(submission);
+        queue
+            .submit(&job(submission.0, code, tests, limits()))
+            .await;
+        let (verdict, feedback, event) = queue
+            .graded(submission, Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(verdict, Verdict::RuntimeError, "{feedback}");
+        let published = serde_json::to_string(&event).unwrap();
+        assert!(!published.contains("SECRET"), "{published}");
+        assert!(feedback.starts_with("Test \""), "{feedback}");
+    }
 }

@@ -13,17 +13,20 @@ pub fn add_tests() -> Vec<TestCase> {
             call: "add(2, 3)".into(),
             expected: Some("5".into()),
             raises: None,
+            hidden: false,
         },
         TestCase::Call {
             name: "adds negatives".into(),
             call: "add(-2, -4)".into(),
             expected: Some("-6".into()),
             raises: None,
+            hidden: false,
         },
         TestCase::Io {
             name: "prints the sum".into(),
             stdin: "2 3\n".into(),
             expected_stdout: "5\n".into(),
+            hidden: false,
         },
     ]
 }
