@@ -27,6 +27,11 @@ pub enum ApiError {
     },
     #[error("{0}")]
     PayloadTooLarge(String),
+    #[error(
+        "you have {unfinished} submissions waiting for a verdict, the most one may have; \
+         submit again once one is graded"
+    )]
+    TooManyUnfinished { unfinished: u64 },
     #[error("the grading queue is full ({backlog} submissions waiting); try again in a minute")]
     QueueFull { backlog: u64 },
     #[error("{what} is unavailable: {cause}")]
@@ -62,6 +67,9 @@ impl ApiError {
             ApiError::Validation { field, message } => Problem::invalid(*field, message.clone()),
             ApiError::PayloadTooLarge(_) => {
                 plain(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge)
+            }
+            ApiError::TooManyUnfinished { .. } => {
+                plain(StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManySubmissions).retry_after(5)
             }
             ApiError::QueueFull { .. } => {
                 plain(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::QueueFull).retry_after(30)

@@ -14,6 +14,7 @@ max_code_bytes = 65536
 cache_enabled = true
 cache_ttl_seconds = 300
 max_queue_backlog = 2000
+max_unfinished_per_user = 10
 stream_max_len = 100000
 db_pool_size = 16
 redis_pool_size = 32
@@ -42,6 +43,8 @@ pub struct Settings {
     pub cache_ttl_seconds: u64,
     /// Above this many unfinished jobs, new submissions get 503 instead of waiting for ages.
     pub max_queue_backlog: u64,
+    /// Submissions one user may have queued or grading at once; more get 429.
+    pub max_unfinished_per_user: u64,
     pub stream_max_len: usize,
     pub db_pool_size: usize,
     pub redis_pool_size: usize,
@@ -65,7 +68,10 @@ impl Settings {
     pub fn load() -> Result<Self, SettingsError> {
         let settings: Self = settings::load("API", DEFAULTS)?;
         settings::require_min_len("jwt_secret", &settings.jwt_secret, 32)?;
-        settings::require_positive(&[("result_max_deliveries", settings.result_max_deliveries)])?;
+        settings::require_positive(&[
+            ("result_max_deliveries", settings.result_max_deliveries),
+            ("max_unfinished_per_user", settings.max_unfinished_per_user),
+        ])?;
         Ok(settings)
     }
 }

@@ -19,6 +19,7 @@ pub struct AppState {
     pub metrics: Metrics,
     pub max_code_bytes: usize,
     pub max_queue_backlog: u64,
+    pub max_unfinished_per_user: u64,
     pub relay_url: Option<String>,
 }
 
@@ -55,6 +56,7 @@ impl AppState {
             metrics,
             max_code_bytes: settings.max_code_bytes,
             max_queue_backlog: settings.max_queue_backlog,
+            max_unfinished_per_user: settings.max_unfinished_per_user,
             relay_url: settings.relay_url.clone(),
         }
     }

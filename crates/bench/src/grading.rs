@@ -29,6 +29,7 @@ async fn start_api(scratch: &Scratch, cache: bool) -> Service {
     spawn::api(scratch, |settings| {
         settings.cache_enabled = cache;
         settings.max_queue_backlog = 1_000_000;
+        settings.max_unfinished_per_user = 1_000_000;
     })
     .await
 }

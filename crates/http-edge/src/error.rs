@@ -99,6 +99,8 @@ error_codes! {
     DuplicatePath = "duplicate_path",
     /// 422: an archive holds no file.
     EmptyArchive = "empty_archive",
+    /// 429: the caller has as many submissions waiting for a verdict as one may have.
+    TooManySubmissions = "too_many_submissions",
     /// 503: the grading queue is full; `Retry-After` says when to try again.
     QueueFull = "queue_full",
     /// 503: a backing service (Postgres, Redis) is unavailable; try again shortly.

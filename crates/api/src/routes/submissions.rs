@@ -32,6 +32,7 @@ pub struct SubmissionRequest {
     request_body = SubmissionRequest,
     responses((status = 202, body = SubmissionView), (status = 404, body = ErrorBody),
               (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
+              (status = 429, body = ErrorBody, description = "too many of the caller's submissions wait for a verdict"),
               (status = 503, body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
@@ -56,7 +57,7 @@ pub async fn create(
 
     let mut conn = state.conn().await?;
     store::courses::enrol(&mut conn, assignment.course_id.0, caller.id().0, "student").await?;
-    let submission = store::submissions::insert(
+    let submission = store::submissions::insert_within_cap(
         &mut conn,
         NewSubmission {
             assignment_id: assignment.id.0,
@@ -64,8 +65,10 @@ pub async fn create(
             runtime: &runtime,
             code: code.as_str(),
         },
+        state.max_unfinished_per_user,
     )
-    .await?;
+    .await?
+    .map_err(|unfinished| ApiError::TooManyUnfinished { unfinished })?;
     let job = SubmissionJob {
         v: MESSAGE_VERSION,
         submission_id: SubmissionId(submission.id),

@@ -4,24 +4,48 @@
 
 use chrono::{DateTime, Utc};
 use db::models::{NewSubmission, Submission};
-use db::schema::submissions;
+use db::schema::{submissions, users};
 use diesel::prelude::*;
 use diesel::result::Error;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 
 /// How many past submissions a list shows.
 const HISTORY_LIMIT: i64 = 50;
 
-pub async fn insert(
+/// Inserts `submission` unless its user already has `cap` submissions queued or grading;
+/// then `Err` with how many. The user's row is locked for the count and the insert, so one
+/// user's concurrent submissions take turns and the cap holds exactly.
+pub async fn insert_within_cap(
     conn: &mut AsyncPgConnection,
     submission: NewSubmission<'_>,
-) -> Result<Submission, Error> {
-    diesel::insert_into(submissions::table)
-        .values(&submission)
-        .returning(Submission::as_returning())
-        .get_result(conn)
-        .await
+    cap: u64,
+) -> Result<Result<Submission, u64>, Error> {
+    conn.transaction::<_, Error, _>(async |conn| {
+        users::table
+            .find(submission.user_id)
+            .select(users::id)
+            .for_update()
+            .first::<i64>(conn)
+            .await?;
+        let unfinished: i64 = submissions::table
+            .filter(submissions::user_id.eq(submission.user_id))
+            .filter(submissions::status.eq_any(["queued", "grading"]))
+            .count()
+            .get_result(conn)
+            .await?;
+        let unfinished = u64::try_from(unfinished).unwrap_or(0);
+        if unfinished >= cap {
+            return Ok(Err(unfinished));
+        }
+        diesel::insert_into(submissions::table)
+            .values(&submission)
+            .returning(Submission::as_returning())
+            .get_result(conn)
+            .await
+            .map(Ok)
+    })
+    .await
 }
 
 pub async fn by_id(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<Submission>, Error> {

@@ -334,3 +334,44 @@ async fn a_full_queue_answers_503_and_stores_nothing() {
     let mine = app.get(&submit, &student).await;
     assert_eq!(mine.as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_user_with_too_many_unfinished_submissions_gets_429_and_others_are_not_held_up() {
+    let app = TestApp::spawn_with(|s| s.max_unfinished_per_user = 2).await;
+    let (student, _) = app.guest().await;
+    let (other, _) = app.guest().await;
+    let (_, assignments) = app.seeded_course(&student).await;
+    let submit = format!("/api/assignments/{}/submissions", assignments[0]);
+    let body = || Some(json!({"code": "print('Hello, World!')"}));
+    // No grader is running, so every submission stays unfinished. Sent at once, they still
+    // take turns: exactly two are accepted.
+    let sent = futures_util::future::join_all(
+        (0..5).map(|_| app.send(Method::POST, &submit, Some(&student), body())),
+    )
+    .await;
+    let mut statuses: Vec<u16> = sent.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [202, 202, 429, 429, 429]);
+    let refused = sent
+        .into_iter()
+        .find(|r| r.status() == StatusCode::TOO_MANY_REQUESTS)
+        .unwrap();
+    assert!(refused.headers().contains_key("retry-after"));
+    let refused: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(refused["error"]["code"], "too_many_submissions");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("2 submissions"), "{message}");
+    assert_eq!(
+        app.get(&submit, &student).await.as_array().unwrap().len(),
+        2
+    );
+    // Another student's submission is accepted.
+    app.expect(
+        Method::POST,
+        &submit,
+        Some(&other),
+        body(),
+        StatusCode::ACCEPTED,
+    )
+    .await;
+}
