@@ -10,7 +10,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use contracts::keys::GRADERS_GROUP;
 use contracts::{Keys, Streams};
-use http_edge::{Edge, Readiness};
+use http_edge::{health, Edge, Readiness};
 use prometheus::IntGauge;
 use std::future::Future;
 use std::net::TcpListener;
@@ -72,14 +72,7 @@ fn readiness(probe: &Arc<Probe>, main: &Handle) -> Readiness {
     Readiness::new()
         .with("redis", move || {
             let pool = redis.streams.pool().clone();
-            on_main(&main_redis, async move {
-                let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-                redis::cmd("PING")
-                    .query_async::<String>(&mut conn)
-                    .await
-                    .map(drop)
-                    .map_err(|e| e.to_string())
-            })
+            on_main(&main_redis, health::ping_redis(pool))
         })
         .with("docker", move || {
             let docker = docker.docker.clone();

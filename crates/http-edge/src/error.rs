@@ -248,8 +248,8 @@ pub enum EdgeError {
     MalformedJson(String),
     #[error("{0}")]
     InvalidBody(String),
-    #[error("no such {0} (ids are whole numbers)")]
-    UnparsablePath(&'static str),
+    #[error("no such resource (ids are whole numbers)")]
+    UnparsablePath,
     #[error("the query string is not valid here: {0}")]
     BadQuery(String),
     #[error("no endpoint at {0}")]
@@ -279,7 +279,7 @@ impl EdgeError {
             ),
             EdgeError::MalformedJson(_) => (StatusCode::BAD_REQUEST, ErrorCode::MalformedJson),
             EdgeError::InvalidBody(message) => return Problem::invalid("body", message.clone()),
-            EdgeError::UnparsablePath(_) | EdgeError::NoRoute(_) => {
+            EdgeError::UnparsablePath | EdgeError::NoRoute(_) => {
                 (StatusCode::NOT_FOUND, ErrorCode::NotFound)
             }
             EdgeError::BadQuery(_) => (StatusCode::BAD_REQUEST, ErrorCode::BadRequest),

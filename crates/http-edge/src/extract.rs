@@ -34,7 +34,7 @@ fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
 fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {
     // A path id that is not a number names nothing that exists.
     tracing::debug!(%err, "unparsable path");
-    EdgeError::UnparsablePath("resource").into()
+    EdgeError::UnparsablePath.into()
 }
 
 fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {

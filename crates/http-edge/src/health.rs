@@ -40,34 +40,14 @@ impl Readiness {
         self
     }
 
-    /// Adds `redis`: a `PING` over `pool` answers.
+    /// Adds `redis`: [`ping_redis`] over `pool`.
     pub fn with_redis(self, pool: deadpool_redis::Pool) -> Self {
-        self.with("redis", move || {
-            let pool = pool.clone();
-            async move {
-                let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-                deadpool_redis::redis::cmd("PING")
-                    .query_async::<String>(&mut conn)
-                    .await
-                    .map(drop)
-                    .map_err(|e| e.to_string())
-            }
-        })
+        self.with("redis", move || ping_redis(pool.clone()))
     }
 
-    /// Adds `database`: a `SELECT 1` over `pool` answers.
+    /// Adds `database`: [`ping_postgres`] over `pool`.
     pub fn with_postgres(self, pool: db::DbPool) -> Self {
-        self.with("database", move || {
-            let pool = pool.clone();
-            async move {
-                let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-                diesel::sql_query("SELECT 1")
-                    .execute(&mut conn)
-                    .await
-                    .map(drop)
-                    .map_err(|e| e.to_string())
-            }
-        })
+        self.with("database", move || ping_postgres(pool.clone()))
     }
 
     /// Runs every probe at once; `true` when all passed, with each one's status.
@@ -91,6 +71,26 @@ impl Readiness {
             .collect();
         (ready, report)
     }
+}
+
+/// Redis answers a `PING` over `pool`.
+pub async fn ping_redis(pool: deadpool_redis::Pool) -> Result<(), String> {
+    let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+    deadpool_redis::redis::cmd("PING")
+        .query_async::<String>(&mut conn)
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// Postgres answers a `SELECT 1` over `pool`.
+pub async fn ping_postgres(pool: db::DbPool) -> Result<(), String> {
+    let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+    diesel::sql_query("SELECT 1")
+        .execute(&mut conn)
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 /// `/healthz`: the process is up.

@@ -6,8 +6,8 @@ use crate::Edge;
 use actix_web::{web, HttpResponse};
 use prometheus::core::Collector;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 use std::time::Duration;
 
@@ -64,12 +64,6 @@ impl Series {
 
     pub fn gauge(&self, what: &str, help: &str) -> IntGauge {
         self.register(IntGauge::new(self.name(what), help).expect("valid metric"))
-    }
-
-    pub fn gauge_vec(&self, what: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
-        self.register(
-            IntGaugeVec::new(Opts::new(self.name(what), help), labels).expect("valid metric"),
-        )
     }
 
     pub fn histogram(&self, what: &str, help: &str, buckets: &[f64]) -> Histogram {

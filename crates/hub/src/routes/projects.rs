@@ -11,7 +11,7 @@ use diesel_async::AsyncPgConnection;
 use http_edge::Caller;
 use http_edge::ErrorBody;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 /// A project, the caller's access to it and its whole tree, parents before children.
 #[derive(Debug, Serialize, ToSchema)]
@@ -130,10 +130,7 @@ pub struct Grant {
 #[utoipa::path(put, path = "/hub/projects/{project}/members/{user}", tag = "hub",
     operation_id = "grant_access",
     security(("bearer" = [])),
-    params(
-        ("project" = i64, Path, minimum = 1, description = "the project's id"),
-        ("user" = i64, Path, minimum = 1, description = "the id of the user to share it with"),
-    ),
+    params(MemberRef),
     request_body = Grant,
     responses(
         (status = 200, body = Membership, description = "the user's access now"),
@@ -144,19 +141,17 @@ pub struct Grant {
     ))]
 pub async fn grant(
     state: web::Data<AppState>,
-    path: web::Path<(i64, i64)>,
+    path: web::Path<MemberRef>,
     caller: Caller,
     body: web::Json<Grant>,
 ) -> Result<HttpResponse, HubError> {
-    let (project, member) = (ProjectId(path.0), UserId(path.1));
     let access = Access::parse(&body.access).ok_or_else(|| {
         HubError::invalid(
             "access",
             format!("access must be `read` or `write`, not `{}`", body.access),
         )
     })?;
-    let mut conn = state.db.get().await?;
-    let row = require_owner(&mut conn, project, &caller).await?;
+    let (mut conn, row, project, member) = path.as_owner(&state, &caller).await?;
     // A well-formed request that the project's state refuses: a conflict, not a bad value.
     if member.0 == row.owner_id {
         return Err(HubError::Conflict(
@@ -174,10 +169,7 @@ pub async fn grant(
 #[utoipa::path(delete, path = "/hub/projects/{project}/members/{user}", tag = "hub",
     operation_id = "revoke_access",
     security(("bearer" = [])),
-    params(
-        ("project" = i64, Path, minimum = 1, description = "the project's id"),
-        ("user" = i64, Path, minimum = 1, description = "the member's user id"),
-    ),
+    params(MemberRef),
     responses(
         (status = 204, description = "the user no longer has access"),
         (status = 403, body = ErrorBody, description = "the caller does not own the project"),
@@ -185,16 +177,41 @@ pub async fn grant(
     ))]
 pub async fn revoke(
     state: web::Data<AppState>,
-    path: web::Path<(i64, i64)>,
+    path: web::Path<MemberRef>,
     caller: Caller,
 ) -> Result<HttpResponse, HubError> {
-    let (project, member) = (ProjectId(path.0), UserId(path.1));
-    let mut conn = state.db.get().await?;
-    require_owner(&mut conn, project, &caller).await?;
+    let (mut conn, _, project, member) = path.as_owner(&state, &caller).await?;
     if projects::revoke(&mut conn, project, member).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(HubError::NotFound("member of this project"))
+    }
+}
+
+/// The path parameters naming one user's membership of a project.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct MemberRef {
+    /// the project's id
+    #[param(minimum = 1)]
+    project: i64,
+    /// the user's id
+    #[param(minimum = 1)]
+    user: i64,
+}
+
+impl MemberRef {
+    /// A connection, the project's row and the ids the path names, once `caller` is found
+    /// to own the project.
+    async fn as_owner(
+        &self,
+        state: &AppState,
+        caller: &Caller,
+    ) -> Result<(db::Connection, ProjectRow, ProjectId, UserId), HubError> {
+        let project = ProjectId(self.project);
+        let mut conn = state.db.get().await?;
+        let row = require_owner(&mut conn, project, caller).await?;
+        Ok((conn, row, project, UserId(self.user)))
     }
 }
 
