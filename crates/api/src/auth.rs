@@ -1,5 +1,5 @@
-//! Passwords (hashed off the async runtime: argon2 is deliberately slow) and the teacher
-//! check; who is calling is [`http_edge::Caller`].
+//! Passwords (hashed off the async runtime: argon2 is deliberately slow); who is calling is
+//! [`http_edge::Caller`], and what they may do in a course is [`crate::access`]'s.
 
 use crate::error::ApiError;
 use actix_web::web;
@@ -34,20 +34,4 @@ pub async fn verify_password(password: String, hash: String) -> Result<bool, Api
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
-}
-
-/// Fails with 403 unless `caller` teaches `course`.
-pub async fn require_teacher(
-    conn: &mut diesel_async::AsyncPgConnection,
-    course: i64,
-    caller: &Caller,
-) -> Result<(), ApiError> {
-    if caller.is_teacher() && crate::store::courses::is_teacher(conn, course, caller.id().0).await?
-    {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(
-            "only the course's teachers may do this".into(),
-        ))
-    }
 }

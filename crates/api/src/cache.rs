@@ -7,7 +7,7 @@
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::store;
-use crate::views::AssignmentView;
+use crate::views::{AssignmentSummary, AssignmentView, CourseListing};
 use contracts::{AssignmentId, CourseId, Keys, UserId};
 use db::DbPool;
 use deadpool_redis::redis::AsyncCommands;
@@ -84,6 +84,29 @@ impl Cache {
                 .await?
                 .map(AssignmentView::full)
                 .ok_or(ApiError::NotFound("assignment"))
+        })
+        .await
+    }
+
+    /// The course's assignment list and whether it is published, cached; 404 when there is
+    /// no such course. Callers check that the user may see it.
+    pub async fn course_listing(
+        &self,
+        keys: &Keys,
+        db: &DbPool,
+        course: CourseId,
+    ) -> Result<CourseListing, ApiError> {
+        self.get_or_load(&keys.cache_course_assignments(course), || async {
+            let mut conn = db.get().await?;
+            let published = store::courses::by_id(&mut conn, course.0)
+                .await?
+                .ok_or(ApiError::NotFound("course"))?
+                .published;
+            let all = store::assignments::of_course(&mut conn, course.0).await?;
+            Ok(CourseListing {
+                published,
+                assignments: all.iter().map(AssignmentSummary::from).collect(),
+            })
         })
         .await
     }

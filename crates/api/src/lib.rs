@@ -5,6 +5,8 @@
 //!
 //! [`run`] takes a bound listener, so tests start the real service on port 0.
 
+pub mod access;
+pub mod admin;
 pub mod auth;
 pub mod cache;
 pub mod domain;
@@ -56,10 +58,13 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, A
             .map_err(|e| ApiError::Startup(format!("runtimes_file {path}: {e}")))?,
         None => RuntimeCatalog::builtin(),
     };
+    let bounds = settings
+        .assignment_bounds()
+        .map_err(|e| ApiError::Startup(e.to_string()))?;
     let streams = Streams::new(redis, settings.stream_max_len);
     let registry = http_edge::Metrics::new("api");
     let metrics = Metrics::new(&registry);
-    let state = AppState::from_settings(&settings, db, streams, runtimes, metrics);
+    let state = AppState::from_settings(&settings, db, streams, runtimes, metrics, bounds);
     let edge = web::Data::new(
         Edge::new(
             registry,

@@ -1,6 +1,7 @@
 //! The api's settings: built-in defaults, then `API__CONFIG_FILE`, `API__*` variables and
 //! Docker secrets (`database_url`, `redis_url`, `jwt_secret`).
 
+use crate::domain::assignment::Bounds;
 use serde::Deserialize;
 use settings::{SecretString, SettingsError};
 
@@ -21,6 +22,11 @@ redis_pool_size = 32
 result_claim_idle_ms = 30000
 result_max_deliveries = 5
 web_dir = "web"
+max_tests_per_assignment = 50
+max_time_limit_ms = 10000
+max_memory_limit_mb = 512
+max_output_limit_kb = 1024
+max_grading_time_ms = 60000
 "#;
 
 /// Everything the api needs to start.
@@ -54,6 +60,13 @@ pub struct Settings {
     pub result_max_deliveries: u64,
     /// The web UI's static files, served at `/`; the UI is left out when the folder is missing.
     pub web_dir: String,
+    /// The most tests, time limit (per test), memory and output (per test) a teacher may give
+    /// an assignment, and the most its tests' time limits may add up to; see [`Bounds`].
+    pub max_tests_per_assignment: u64,
+    pub max_time_limit_ms: u64,
+    pub max_memory_limit_mb: u64,
+    pub max_output_limit_kb: u64,
+    pub max_grading_time_ms: u64,
     /// WebSocket URL of the relay as browsers reach it; the UI uses `/ws` on its own origin
     /// (the edge proxy's route) when unset.
     #[serde(default)]
@@ -72,6 +85,19 @@ impl Settings {
             ("result_max_deliveries", settings.result_max_deliveries),
             ("max_unfinished_per_user", settings.max_unfinished_per_user),
         ])?;
+        settings.assignment_bounds()?;
         Ok(settings)
+    }
+
+    /// The bounds of teachers' assignments, checked.
+    pub fn assignment_bounds(&self) -> Result<Bounds, SettingsError> {
+        Bounds::new(
+            self.max_tests_per_assignment,
+            self.max_time_limit_ms,
+            self.max_memory_limit_mb,
+            self.max_output_limit_kb,
+            self.max_grading_time_ms,
+        )
+        .map_err(|(key, problem)| SettingsError::Rejected { key, problem })
     }
 }

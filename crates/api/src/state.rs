@@ -1,6 +1,7 @@
 //! What every handler shares: the pools, the streams, token keys, the cache and metrics.
 
 use crate::cache::Cache;
+use crate::domain::assignment::Bounds;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use contracts::{Keys, RuntimeCatalog, Streams};
@@ -20,6 +21,8 @@ pub struct AppState {
     pub max_code_bytes: usize,
     pub max_queue_backlog: u64,
     pub max_unfinished_per_user: u64,
+    /// What teachers may set in an assignment.
+    pub bounds: Bounds,
     pub relay_url: Option<String>,
 }
 
@@ -35,6 +38,7 @@ impl AppState {
         streams: Streams,
         runtimes: RuntimeCatalog,
         metrics: Metrics,
+        bounds: Bounds,
     ) -> Self {
         let keys = Keys::new(settings.key_prefix.clone());
         let cache = Cache::new(
@@ -57,6 +61,7 @@ impl AppState {
             max_code_bytes: settings.max_code_bytes,
             max_queue_backlog: settings.max_queue_backlog,
             max_unfinished_per_user: settings.max_unfinished_per_user,
+            bounds,
             relay_url: settings.relay_url.clone(),
         }
     }

@@ -1,5 +1,6 @@
 //! The JSON shapes the api answers with.
 
+use crate::access::CourseRole;
 use chrono::{DateTime, Utc};
 use contracts::{AssignmentId, CourseId, Limits, SubmissionId, TestCase, TestOutcome, UserId};
 use db::models::{Assignment, Course, Submission, User};
@@ -42,17 +43,42 @@ pub struct CourseView {
     pub id: CourseId,
     pub title: String,
     pub description: String,
-    /// The caller's role in the course, if they take part in it.
-    pub my_role: Option<String>,
+    /// In every user's catalogue; before its owner publishes it, only its participants and
+    /// invited teachers see it.
+    pub published: bool,
+    /// The caller's part in the course, if any.
+    pub my_role: Option<CourseRole>,
 }
 
 impl CourseView {
-    pub fn new(course: Course, my_role: Option<String>) -> Self {
+    pub fn new(course: Course, my_role: Option<CourseRole>) -> Self {
         Self {
             id: CourseId(course.id),
             title: course.title,
             description: course.description,
+            published: course.published,
             my_role,
+        }
+    }
+}
+
+/// Someone who teaches a course or is invited to.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TeacherView {
+    pub user_id: UserId,
+    pub username: String,
+    pub display_name: String,
+    /// `owner`, `teacher` or `invited`.
+    pub role: CourseRole,
+}
+
+impl TeacherView {
+    pub fn new(user: User, role: CourseRole) -> Self {
+        Self {
+            user_id: UserId(user.id),
+            username: user.username,
+            display_name: user.display_name,
+            role,
         }
     }
 }
@@ -75,6 +101,13 @@ impl From<&Assignment> for AssignmentSummary {
             runtime: a.runtime.clone(),
         }
     }
+}
+
+/// A course's assignment list and whether it is published (cached, the same for every user).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CourseListing {
+    pub published: bool,
+    pub assignments: Vec<AssignmentSummary>,
 }
 
 /// Where the caller stands with one assignment.

@@ -35,6 +35,8 @@ pub struct Course {
     pub description: String,
     pub owner_id: i64,
     pub created_at: DateTime<Utc>,
+    /// In the catalogue of every user; otherwise only its participants and invitees see it.
+    pub published: bool,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable)]

@@ -19,6 +19,15 @@ diesel::table! {
         description -> Text,
         owner_id -> Int8,
         created_at -> Timestamptz,
+        published -> Bool,
+    }
+}
+
+diesel::table! {
+    course_invitations (course_id, user_id) {
+        course_id -> Int8,
+        user_id -> Int8,
+        created_at -> Timestamptz,
     }
 }
 
@@ -107,6 +116,8 @@ diesel::table! {
 }
 
 diesel::joinable!(courses -> users (owner_id));
+diesel::joinable!(course_invitations -> courses (course_id));
+diesel::joinable!(course_invitations -> users (user_id));
 diesel::joinable!(participants -> courses (course_id));
 diesel::joinable!(participants -> users (user_id));
 diesel::joinable!(assignments -> courses (course_id));
@@ -122,6 +133,7 @@ diesel::joinable!(project_files -> projects (project_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     courses,
+    course_invitations,
     participants,
     assignments,
     submissions,

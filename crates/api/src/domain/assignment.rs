@@ -1,17 +1,21 @@
-//! An assignment as a teacher writes it. The request's schema carries the same bounds as
-//! [`AssignmentRequest::validate`]; the runtime's list of names is added by the document
-//! itself (`routes::docs`), from the catalogue the api runs with.
+//! An assignment as a teacher writes it, inside the bounds the operator sets ([`Bounds`]).
+//! The request's schema carries the same limits as [`AssignmentRequest::validate`]: the
+//! database's own in the derived schema, narrowed to the configured bounds and completed with
+//! the runtime names by the document itself (`routes::docs`), from the settings the api runs
+//! with.
 
 use crate::domain::text::{self, Text, Title, NUL};
 use crate::error::ApiError;
-use contracts::{RuntimeCatalog, TestCase};
+use contracts::{Limits, RuntimeCatalog, TestCase};
 use db::models::AssignmentFields;
 use serde::de::{Error as _, Unexpected};
 use serde::{Deserialize, Deserializer};
 use std::ops::RangeInclusive;
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
 use utoipa::ToSchema;
 
+/// The most tests any assignment may have, whatever the settings say.
 const MAX_TESTS: usize = 100;
 const MAX_HANDOUT_CHARS: usize = 64 * 1024;
 
@@ -22,6 +26,92 @@ pub const OUTPUT_LIMIT_KB: RangeInclusive<i32> = 1..=4096;
 /// Positions a request may give; far from `i32::MAX`, so the next one after the last
 /// never overflows.
 pub const POSITION: RangeInclusive<i32> = 0..=1_000_000;
+
+/// What the operator lets teachers set (the api's `max_*` settings), so that no assignment
+/// makes grading one submission take minutes or gigabytes. Each bound lies within the
+/// database's limits above and is at least what an assignment gets when it names none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    pub tests: usize,
+    pub time_limit_ms: i32,
+    pub memory_limit_mb: i32,
+    pub output_limit_kb: i32,
+    /// The number of tests times the time limit: what grading one submission may take.
+    pub grading_time_ms: i64,
+}
+
+impl Bounds {
+    /// Checks each bound; an error names the setting at fault and what it must be.
+    pub fn new(
+        tests: u64,
+        time_limit_ms: u64,
+        memory_limit_mb: u64,
+        output_limit_kb: u64,
+        grading_time_ms: u64,
+    ) -> Result<Self, (&'static str, String)> {
+        let defaults = Limits::default();
+        let within = |key: &'static str, value: u64, least: u64, most: i64| {
+            let most = most as u64;
+            if (least..=most).contains(&value) {
+                Ok(value)
+            } else {
+                Err((key, format!("must be between {least} and {most}")))
+            }
+        };
+        let most = |range: &RangeInclusive<i32>| i64::from(*range.end());
+        Ok(Self {
+            tests: within("max_tests_per_assignment", tests, 1, MAX_TESTS as i64)? as usize,
+            time_limit_ms: within(
+                "max_time_limit_ms",
+                time_limit_ms,
+                defaults.time_ms.into(),
+                most(&TIME_LIMIT_MS),
+            )? as i32,
+            memory_limit_mb: within(
+                "max_memory_limit_mb",
+                memory_limit_mb,
+                defaults.memory_mb.into(),
+                most(&MEMORY_LIMIT_MB),
+            )? as i32,
+            output_limit_kb: within(
+                "max_output_limit_kb",
+                output_limit_kb,
+                defaults.output_kb.into(),
+                most(&OUTPUT_LIMIT_KB),
+            )? as i32,
+            grading_time_ms: within(
+                "max_grading_time_ms",
+                grading_time_ms,
+                defaults.time_ms.into(),
+                MAX_TESTS as i64 * most(&TIME_LIMIT_MS),
+            )? as i64,
+        })
+    }
+
+    /// Narrows the request's derived schema (`AssignmentRequest` in the document) to these
+    /// bounds, so that the document accepts what [`AssignmentRequest::validate`] does. The
+    /// total grading time, a product of two fields, is said in words only.
+    pub fn narrow(&self, request: &mut Object) {
+        let maxima = [
+            ("time_limit_ms", self.time_limit_ms),
+            ("memory_limit_mb", self.memory_limit_mb),
+            ("output_limit_kb", self.output_limit_kb),
+        ];
+        for (field, most) in maxima {
+            if let Some(RefOr::T(Schema::Object(property))) = request.properties.get_mut(field) {
+                property.maximum = Some((most as isize).into());
+            }
+        }
+        if let Some(RefOr::T(Schema::Array(tests))) = request.properties.get_mut("tests") {
+            tests.max_items = Some(self.tests);
+        }
+        request.description = Some(format!(
+            "An assignment. The number of tests times `time_limit_ms` is at most {} ms: how \
+             long grading one submission may take.",
+            self.grading_time_ms
+        ));
+    }
+}
 
 /// The body of create and update requests.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -57,10 +147,11 @@ pub struct AssignmentRequest {
 }
 
 impl AssignmentRequest {
-    /// Checks every field; `default_position` is used when none is given.
+    /// Checks every field against `bounds`; `default_position` is used when none is given.
     pub fn validate(
         self,
         runtimes: &RuntimeCatalog,
+        bounds: &Bounds,
         default_position: i32,
     ) -> Result<AssignmentFields, ApiError> {
         let title = Title::parse(&self.title)?;
@@ -82,29 +173,49 @@ impl AssignmentRequest {
                 ),
             )
         })?;
-        if self.tests.is_empty() || self.tests.len() > MAX_TESTS {
+        if self.tests.is_empty() || self.tests.len() > bounds.tests {
             return Err(ApiError::invalid(
                 "tests",
-                format!("an assignment has 1 to {MAX_TESTS} tests"),
+                format!("an assignment has 1 to {} tests", bounds.tests),
             ));
         }
         for test in &self.tests {
             check_test(test, runtime.call.is_some())?;
         }
-        let within = |value: i32, range: RangeInclusive<i32>, field: &'static str| {
-            if range.contains(&value) {
+        let within = |value: i32, least: i32, most: i32, field: &'static str| {
+            if (least..=most).contains(&value) {
                 Ok(value)
             } else {
                 Err(ApiError::invalid(
                     field,
-                    format!("must be between {} and {}", range.start(), range.end()),
+                    format!("must be between {least} and {most}"),
                 ))
             }
         };
+        let defaults = Limits::default();
+        let time_limit_ms = within(
+            self.time_limit_ms.unwrap_or(defaults.time_ms as i32),
+            *TIME_LIMIT_MS.start(),
+            bounds.time_limit_ms,
+            "time_limit_ms",
+        )?;
+        let grading_time_ms = self.tests.len() as i64 * i64::from(time_limit_ms);
+        if grading_time_ms > bounds.grading_time_ms {
+            return Err(ApiError::invalid(
+                "time_limit_ms",
+                format!(
+                    "{} tests of {time_limit_ms} ms take up to {grading_time_ms} ms to grade, \
+                     over the {} ms one submission may take: use fewer tests or a lower time \
+                     limit",
+                    self.tests.len(),
+                    bounds.grading_time_ms
+                ),
+            ));
+        }
         Ok(AssignmentFields {
             // Only a position the request gives is checked; the default comes from the data.
             position: match self.position {
-                Some(position) => within(position, POSITION, "position")?,
+                Some(position) => within(position, *POSITION.start(), *POSITION.end(), "position")?,
                 None => default_position,
             },
             title: title.into_inner(),
@@ -113,19 +224,17 @@ impl AssignmentRequest {
             starter_code: starter_code.into_inner(),
             tests: serde_json::to_value(&self.tests)
                 .map_err(|e| ApiError::Internal(e.to_string()))?,
-            time_limit_ms: within(
-                self.time_limit_ms.unwrap_or(2000),
-                TIME_LIMIT_MS,
-                "time_limit_ms",
-            )?,
+            time_limit_ms,
             memory_limit_mb: within(
-                self.memory_limit_mb.unwrap_or(128),
-                MEMORY_LIMIT_MB,
+                self.memory_limit_mb.unwrap_or(defaults.memory_mb as i32),
+                *MEMORY_LIMIT_MB.start(),
+                bounds.memory_limit_mb,
                 "memory_limit_mb",
             )?,
             output_limit_kb: within(
-                self.output_limit_kb.unwrap_or(64),
-                OUTPUT_LIMIT_KB,
+                self.output_limit_kb.unwrap_or(defaults.output_kb as i32),
+                *OUTPUT_LIMIT_KB.start(),
+                bounds.output_limit_kb,
                 "output_limit_kb",
             )?,
         })
@@ -255,7 +364,8 @@ fn tests_schema() -> ArrayBuilder {
     };
     ArrayBuilder::new()
         .description(Some(
-            "1 to 100 tests. `call` tests need a runtime that has them (python3 does).",
+            "At least one test, at most the operator's bound (`maxItems`). `call` tests need \
+             a runtime that has them (python3 does).",
         ))
         .items(
             OneOfBuilder::new()
@@ -279,7 +389,6 @@ fn tests_schema() -> ArrayBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use contracts::Limits;
     use serde_json::{json, Value};
     use utoipa::PartialSchema;
 
@@ -338,23 +447,133 @@ mod tests {
         assert_eq!(request(body).unwrap().time_limit_ms, None);
     }
 
+    /// 10 tests, 5 s, 256 MiB, 256 KiB, 20 s of grading.
+    fn bounds() -> Bounds {
+        Bounds::new(10, 5_000, 256, 256, 20_000).unwrap()
+    }
+
+    /// The field and message `body` is refused with, within [`bounds`].
+    fn refusal(body: Value) -> (String, String) {
+        let problem = request(body)
+            .unwrap()
+            .validate(&RuntimeCatalog::builtin(), &bounds(), 0)
+            .unwrap_err()
+            .problem();
+        assert_eq!(problem.code, http_edge::ErrorCode::ValidationFailed);
+        (problem.field.unwrap_or_default(), problem.message)
+    }
+
     #[test]
     fn limits_out_of_range_are_refused() {
         let mut body = body();
         body["memory_limit_mb"] = json!(15);
-        let err = request(body)
+        assert_eq!(refusal(body).0, "memory_limit_mb");
+    }
+
+    #[test]
+    fn limits_over_the_operators_bounds_are_refused_naming_field_and_bound() {
+        for (field, over, bound) in [
+            ("time_limit_ms", 5_001, "5000"),
+            ("memory_limit_mb", 257, "256"),
+            ("output_limit_kb", 257, "256"),
+        ] {
+            let mut body = body();
+            body[field] = json!(over);
+            let (named, message) = refusal(body.clone());
+            assert_eq!(named, field);
+            assert!(message.contains(bound), "{field}: {message}");
+            body[field] = json!(over - 1);
+            assert!(request(body)
+                .unwrap()
+                .validate(&RuntimeCatalog::builtin(), &bounds(), 0)
+                .is_ok());
+        }
+        let mut body = body();
+        body["tests"] = json!(vec![body["tests"][0].clone(); 11]);
+        let (named, message) = refusal(body);
+        assert_eq!(named, "tests");
+        assert!(message.contains("1 to 10 tests"), "{message}");
+    }
+
+    #[test]
+    fn the_total_grading_time_is_bounded() {
+        let mut body = body();
+        body["tests"] = json!(vec![body["tests"][0].clone(); 5]);
+        body["time_limit_ms"] = json!(4_000);
+        let fields = request(body.clone())
             .unwrap()
-            .validate(&RuntimeCatalog::builtin(), 0)
-            .unwrap_err();
-        assert_eq!(err.problem().code, http_edge::ErrorCode::ValidationFailed);
+            .validate(&RuntimeCatalog::builtin(), &bounds(), 0)
+            .unwrap();
+        assert_eq!(fields.time_limit_ms, 4_000);
+        body["time_limit_ms"] = json!(4_001);
+        let (named, message) = refusal(body);
+        assert_eq!(named, "time_limit_ms");
+        assert!(message.contains("20000 ms"), "{message}");
+    }
+
+    #[test]
+    fn bounds_stay_within_the_databases_limits_and_above_the_defaults() {
+        let key = |bounds: Result<Bounds, (&'static str, String)>| bounds.unwrap_err().0;
+        assert_eq!(
+            key(Bounds::new(0, 5_000, 256, 256, 20_000)),
+            "max_tests_per_assignment"
+        );
+        assert_eq!(
+            key(Bounds::new(101, 5_000, 256, 256, 20_000)),
+            "max_tests_per_assignment"
+        );
+        assert_eq!(
+            key(Bounds::new(10, 30_001, 256, 256, 20_000)),
+            "max_time_limit_ms"
+        );
+        assert_eq!(
+            key(Bounds::new(10, 1_999, 256, 256, 20_000)),
+            "max_time_limit_ms"
+        );
+        assert_eq!(
+            key(Bounds::new(10, 5_000, 1025, 256, 20_000)),
+            "max_memory_limit_mb"
+        );
+        assert_eq!(
+            key(Bounds::new(10, 5_000, 256, 63, 20_000)),
+            "max_output_limit_kb"
+        );
+        assert_eq!(
+            key(Bounds::new(10, 5_000, 256, 256, 1_000)),
+            "max_grading_time_ms"
+        );
+    }
+
+    #[test]
+    fn the_narrowed_schema_says_the_bounds() {
+        let RefOr::T(Schema::Object(mut request)) = AssignmentRequest::schema() else {
+            panic!("AssignmentRequest is an object");
+        };
+        bounds().narrow(&mut request);
+        let request = serde_json::to_value(request).unwrap();
+        let properties = &request["properties"];
+        assert_eq!(properties["time_limit_ms"]["maximum"], json!(5_000));
+        assert_eq!(properties["memory_limit_mb"]["maximum"], json!(256));
+        assert_eq!(properties["output_limit_kb"]["maximum"], json!(256));
+        assert_eq!(properties["tests"]["maxItems"], json!(10));
+        assert!(request["description"]
+            .as_str()
+            .unwrap()
+            .contains("20000 ms"));
     }
 
     #[test]
     fn nul_anywhere_in_a_test_is_refused() {
         let catalog = RuntimeCatalog::builtin();
-        assert!(request(body()).unwrap().validate(&catalog, 0).is_ok());
+        assert!(request(body())
+            .unwrap()
+            .validate(&catalog, &bounds(), 0)
+            .is_ok());
         let mut body = body();
         body["tests"][0]["expected"] = json!("3\u{0}");
-        assert!(request(body).unwrap().validate(&catalog, 0).is_err());
+        assert!(request(body)
+            .unwrap()
+            .validate(&catalog, &bounds(), 0)
+            .is_err());
     }
 }

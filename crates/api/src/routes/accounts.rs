@@ -12,7 +12,9 @@ use http_edge::{EdgeError, ErrorCode};
 use rand::distr::{Alphanumeric, SampleString};
 use serde::Deserialize;
 use tokens::Role;
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -25,27 +27,33 @@ pub struct RegisterRequest {
     #[serde(default)]
     #[schema(value_type = Option<DisplayName>)]
     pub display_name: Option<String>,
-    /// `student` when omitted.
+    /// `student`, the only role one may register with; only an operator makes teachers.
     #[serde(default)]
     pub role: Option<RequestedRole>,
 }
 
-/// The roles an account may be registered with.
-#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+/// The role a registration asks for. Only `student` is accepted; `teacher` is read so that it
+/// can be refused by name rather than ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestedRole {
     Student,
     Teacher,
 }
 
-impl From<RequestedRole> for Role {
-    fn from(role: RequestedRole) -> Self {
-        match role {
-            RequestedRole::Student => Role::Student,
-            RequestedRole::Teacher => Role::Teacher,
-        }
+impl PartialSchema for RequestedRole {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(["student"]))
+            .description(Some(
+                "Accounts are students; an operator makes teachers (`platform-admin`).",
+            ))
+            .into()
     }
 }
+
+impl ToSchema for RequestedRole {}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -108,7 +116,7 @@ fn session(state: &AppState, user: User) -> Result<SessionView, ApiError> {
     })
 }
 
-/// Creates an account and signs it in.
+/// Creates a student account and signs it in.
 #[utoipa::path(post, path = "/api/auth/register", tag = "accounts",
     request_body = RegisterRequest,
     responses((status = 201, body = SessionView), (status = 409, body = ErrorBody),
@@ -121,7 +129,12 @@ pub async fn register(
     let username = Username::parse(&body.username)?;
     let password = Password::parse(body.password)?;
     let display_name = DisplayName::parse(body.display_name.as_deref().unwrap_or(&body.username))?;
-    let role = body.role.map_or(Role::Student, Role::from);
+    if body.role == Some(RequestedRole::Teacher) {
+        return Err(ApiError::invalid(
+            "role",
+            "accounts are registered as students; an operator makes an account a teacher",
+        ));
+    }
     let hash = hash_password(password.into_inner()).await?;
     let mut conn = state.conn().await?;
     let user = store::users::insert(
@@ -130,7 +143,7 @@ pub async fn register(
             username: username.as_str(),
             display_name: display_name.as_str(),
             password_hash: Some(&hash),
-            role: role.as_str(),
+            role: Role::Student.as_str(),
             guest: false,
         },
     )

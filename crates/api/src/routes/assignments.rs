@@ -1,6 +1,8 @@
-//! One assignment: read it (handout for everyone, tests for its teachers), edit, delete.
+//! One assignment: read it (handout for whoever may see its course, tests for its teachers),
+//! edit, delete (its teachers).
 
-use crate::auth::{require_teacher, Caller};
+use crate::access::{self, Access};
+use crate::auth::Caller;
 use crate::domain::assignment::AssignmentRequest;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -22,15 +24,19 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id = AssignmentId(path.into_inner());
     let view = state.cache.assignment(&state.keys, &state.db, id).await?;
-    let teaches = caller.is_teacher() && {
-        let mut conn = state.conn().await?;
-        store::courses::is_teacher(&mut conn, view.course_id.0, caller.id().0).await?
+    let access = Access::of(&mut *state.conn().await?, view.course_id, &caller).await?;
+    if !access.visible() {
+        return Err(ApiError::NotFound("assignment"));
+    }
+    let view = if access.teaches() {
+        view
+    } else {
+        view.for_student()
     };
-    let view = if teaches { view } else { view.for_student() };
     Ok(HttpResponse::Ok().json(view))
 }
 
-/// Replaces an assignment's fields (the course's teachers only).
+/// Replaces an assignment's fields (the course's teachers only), within the operator's bounds.
 #[utoipa::path(put, path = "/api/assignments/{id}", tag = "assignments",
     security(("bearer" = [])), params(("id" = i64, Path, description = "assignment id")),
     request_body = AssignmentRequest,
@@ -47,7 +53,7 @@ pub async fn update(
     let current = taught(&mut conn, id, &caller).await?;
     let fields = body
         .into_inner()
-        .validate(&state.runtimes, current.position)?;
+        .validate(&state.runtimes, &state.bounds, current.position)?;
     let updated = store::assignments::update(&mut conn, id.0, &fields).await?;
     forget(&state, &current).await;
     Ok(HttpResponse::Ok().json(AssignmentView::full(updated)))
@@ -79,7 +85,10 @@ async fn taught(
     let assignment = store::assignments::by_id(conn, id.0)
         .await?
         .ok_or(ApiError::NotFound("assignment"))?;
-    require_teacher(conn, assignment.course_id, caller).await?;
+    Access::of(conn, CourseId(assignment.course_id), caller)
+        .await?
+        .require_teacher()
+        .map_err(access::missing("assignment"))?;
     Ok(assignment)
 }
 

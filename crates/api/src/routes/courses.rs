@@ -1,7 +1,8 @@
-//! Courses: the catalogue, creating one, joining one, and its assignments with the caller's
-//! progress.
+//! Courses: the catalogue, creating, publishing and joining one, and its assignments with the
+//! caller's progress. Who may do which is [`crate::access`]'s.
 
-use crate::auth::{require_teacher, Caller};
+use crate::access::{self, Access, CourseRole};
+use crate::auth::Caller;
 use crate::domain::assignment::AssignmentRequest;
 use crate::domain::text::{Text, Title};
 use crate::error::{ApiError, ErrorBody};
@@ -15,6 +16,7 @@ use actix_web::{web, HttpResponse};
 use contracts::{CourseId, UserId};
 use serde::Deserialize;
 use std::collections::HashMap;
+use tokens::Role;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -27,27 +29,31 @@ pub struct CourseRequest {
     pub description: String,
 }
 
-/// Every course, with the caller's role in it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CoursePatch {
+    /// In every user's catalogue (`true`) or only its participants' and invitees' (`false`).
+    pub published: bool,
+}
+
+/// The catalogue: every published course and those the caller takes part in or is invited
+/// to teach, with the caller's part in each.
 #[utoipa::path(get, path = "/api/courses", tag = "courses", security(("bearer" = [])),
     responses((status = 200, body = [CourseView]), (status = 401, body = ErrorBody)))]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let mut conn = state.conn().await?;
-    let roles: HashMap<i64, String> = store::courses::roles_of(&mut conn, caller.id().0)
+    let courses: Vec<CourseView> = store::courses::catalogue(&mut conn, caller.id().0)
         .await?
         .into_iter()
-        .collect();
-    let courses: Vec<CourseView> = store::courses::all(&mut conn)
-        .await?
-        .into_iter()
-        .map(|c| {
-            let role = roles.get(&c.id).cloned();
-            CourseView::new(c, role)
+        .map(|standing| {
+            let role = Access::from_standing(&standing, caller.id().0).role;
+            CourseView::new(standing.course, role)
         })
         .collect();
     Ok(HttpResponse::Ok().json(courses))
 }
 
-/// Creates a course taught by the caller (teachers only).
+/// Creates an unpublished course owned by the caller (accounts an operator made teachers).
 #[utoipa::path(post, path = "/api/courses", tag = "courses", security(("bearer" = [])),
     request_body = CourseRequest,
     responses((status = 201, body = CourseView), (status = 403, body = ErrorBody),
@@ -57,13 +63,18 @@ pub async fn create(
     caller: Caller,
     body: web::Json<CourseRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    if !caller.is_teacher() {
-        return Err(ApiError::Forbidden("only teachers create courses".into()));
-    }
     let body = body.into_inner();
     let title = Title::parse(&body.title)?;
     let description = Text::parse("description", body.description)?;
     let mut conn = state.conn().await?;
+    // The account as it is now: an operator may have granted or withdrawn the role since the
+    // caller's token was issued.
+    let account = store::users::by_id(&mut conn, caller.id().0).await?;
+    if account.is_none_or(|user| user.role != Role::Teacher.as_str()) {
+        return Err(ApiError::Forbidden(
+            "only teachers create courses; an operator makes an account a teacher".into(),
+        ));
+    }
     let course = store::courses::insert(
         &mut conn,
         title.as_str(),
@@ -71,7 +82,33 @@ pub async fn create(
         caller.id().0,
     )
     .await?;
-    Ok(HttpResponse::Created().json(CourseView::new(course, Some("teacher".into()))))
+    Ok(HttpResponse::Created().json(CourseView::new(course, Some(CourseRole::Owner))))
+}
+
+/// Publishes the course (every user's catalogue then lists it) or takes it out of the
+/// catalogue again (its owner only). Its participants and invited teachers see it either way.
+#[utoipa::path(patch, path = "/api/courses/{id}", tag = "courses",
+    security(("bearer" = [])), params(("id" = i64, Path, description = "course id")),
+    request_body = CoursePatch,
+    responses((status = 200, body = CourseView), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<i64>,
+    body: web::Json<CoursePatch>,
+) -> Result<HttpResponse, ApiError> {
+    let course = CourseId(path.into_inner());
+    let mut conn = state.conn().await?;
+    let access = Access::of(&mut conn, course, &caller)
+        .await?
+        .require_owner()?;
+    let updated = store::courses::set_published(&mut conn, course.0, body.published).await?;
+    state
+        .cache
+        .invalidate(&[state.keys.cache_course_assignments(course)])
+        .await;
+    Ok(HttpResponse::Ok().json(CourseView::new(updated, access.role)))
 }
 
 /// Joins a course as a student (submitting to it joins it too).
@@ -83,12 +120,12 @@ pub async fn enrol(
     caller: Caller,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let course = path.into_inner();
+    let course = CourseId(path.into_inner());
     let mut conn = state.conn().await?;
-    store::courses::by_id(&mut conn, course)
+    Access::of(&mut conn, course, &caller)
         .await?
-        .ok_or(ApiError::NotFound("course"))?;
-    store::courses::enrol(&mut conn, course, caller.id().0, "student").await?;
+        .require_visible()?;
+    store::courses::enrol(&mut conn, course.0, caller.id().0, "student").await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -102,7 +139,9 @@ pub async fn assignments(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let course = CourseId(path.into_inner());
-    let summaries = course_assignments(&state, course).await?;
+    let summaries = access::visible_listing(&state, course, &caller)
+        .await?
+        .assignments;
     let progress = progress(&state, caller.id(), course, &summaries).await?;
     let assignments: Vec<AssignmentProgressView> = summaries
         .into_iter()
@@ -123,25 +162,6 @@ pub async fn assignments(
         assignments,
         next_unsolved,
     }))
-}
-
-/// The course's assignment list, shared by all users and cached.
-async fn course_assignments(
-    state: &AppState,
-    course: CourseId,
-) -> Result<Vec<AssignmentSummary>, ApiError> {
-    let key = state.keys.cache_course_assignments(course);
-    state
-        .cache
-        .get_or_load(&key, || async {
-            let mut conn = state.conn().await?;
-            store::courses::by_id(&mut conn, course.0)
-                .await?
-                .ok_or(ApiError::NotFound("course"))?;
-            let all = store::assignments::of_course(&mut conn, course.0).await?;
-            Ok(all.iter().map(AssignmentSummary::from).collect())
-        })
-        .await
 }
 
 /// The user's progress per assignment of the course (untried ones absent), cached.
@@ -168,7 +188,7 @@ async fn progress(
         .await
 }
 
-/// Adds an assignment to the course (its teachers only).
+/// Adds an assignment to the course (its teachers only), within the operator's bounds.
 #[utoipa::path(post, path = "/api/courses/{id}/assignments", tag = "assignments",
     security(("bearer" = [])), params(("id" = i64, Path, description = "course id")),
     request_body = AssignmentRequest,
@@ -182,12 +202,13 @@ pub async fn create_assignment(
 ) -> Result<HttpResponse, ApiError> {
     let course = CourseId(path.into_inner());
     let mut conn = state.conn().await?;
-    store::courses::by_id(&mut conn, course.0)
+    Access::of(&mut conn, course, &caller)
         .await?
-        .ok_or(ApiError::NotFound("course"))?;
-    require_teacher(&mut conn, course.0, &caller).await?;
+        .require_teacher()?;
     let position = store::assignments::next_position(&mut conn, course.0).await?;
-    let fields = body.into_inner().validate(&state.runtimes, position)?;
+    let fields = body
+        .into_inner()
+        .validate(&state.runtimes, &state.bounds, position)?;
     let assignment = store::assignments::insert(&mut conn, course.0, &fields).await?;
     state
         .cache

@@ -1,8 +1,9 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations and completed with the
 //! runtime catalogue the api runs with, and a page that shows it.
 
+use crate::domain::assignment::Bounds;
 use crate::domain::code::Code;
-use crate::routes::{accounts, assignments, courses, submissions};
+use crate::routes::{accounts, assignments, courses, submissions, teachers};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use contracts::RuntimeCatalog;
@@ -17,8 +18,9 @@ use utoipa::OpenApi;
     info(title = "Code platform api", description = "Accounts, courses, assignments and graded submissions."),
     paths(
         accounts::register, accounts::login, accounts::guest, accounts::refresh, accounts::me,
-        courses::list, courses::create, courses::enrol, courses::assignments,
+        courses::list, courses::create, courses::update, courses::enrol, courses::assignments,
         courses::create_assignment,
+        teachers::list, teachers::invite, teachers::accept, teachers::remove,
         assignments::get, assignments::update, assignments::delete,
         submissions::create, submissions::list_mine, submissions::get, submissions::delete,
     ),
@@ -35,8 +37,13 @@ const RUNTIME_FIELDS: &[(&str, &str)] = &[
 ];
 
 /// The document as this api instance answers: runtime fields list exactly the names in
-/// `runtimes`, and submitted code (the `Code` schema) is bounded by `max_code_bytes`.
-pub fn document(runtimes: &RuntimeCatalog, max_code_bytes: usize) -> utoipa::openapi::OpenApi {
+/// `runtimes`, submitted code (the `Code` schema) is bounded by `max_code_bytes` and
+/// assignments by the operator's `bounds`.
+pub fn document(
+    runtimes: &RuntimeCatalog,
+    max_code_bytes: usize,
+    bounds: &Bounds,
+) -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     let Some(components) = doc.components.as_mut() else {
         return doc;
@@ -56,12 +63,20 @@ pub fn document(runtimes: &RuntimeCatalog, max_code_bytes: usize) -> utoipa::ope
     if let Some(RefOr::T(Schema::Object(code))) = components.schemas.get_mut("Code") {
         code.max_length = Some(max_code_bytes);
     }
+    if let Some(RefOr::T(Schema::Object(request))) = components.schemas.get_mut("AssignmentRequest")
+    {
+        bounds.narrow(request);
+    }
     doc
 }
 
 /// `GET /api/openapi.json`
 pub async fn openapi(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(document(&state.runtimes, state.max_code_bytes))
+    HttpResponse::Ok().json(document(
+        &state.runtimes,
+        state.max_code_bytes,
+        &state.bounds,
+    ))
 }
 
 /// `GET /api/docs`: a readable list of the operations, rendered from the document.
@@ -76,6 +91,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn bounds() -> Bounds {
+        Bounds::new(7, 3_000, 200, 100, 9_000).unwrap()
+    }
+
     #[test]
     fn runtime_fields_list_the_catalogue() {
         let catalog = RuntimeCatalog::parse(
@@ -83,7 +102,7 @@ mod tests {
              [java]\nimage = \"i\"\nfile_name = \"A.java\"\nrun = [\"x\"]\n",
         )
         .unwrap();
-        let doc = serde_json::to_value(document(&catalog, 10)).unwrap();
+        let doc = serde_json::to_value(document(&catalog, 10, &bounds())).unwrap();
         let schemas = &doc["components"]["schemas"];
         for (schema, property) in RUNTIME_FIELDS {
             let field = &schemas[schema]["properties"][property];
@@ -98,13 +117,28 @@ mod tests {
 
     #[test]
     fn code_is_bounded_by_the_configured_limit() {
-        let doc = serde_json::to_value(document(&RuntimeCatalog::builtin(), 10)).unwrap();
+        let doc =
+            serde_json::to_value(document(&RuntimeCatalog::builtin(), 10, &bounds())).unwrap();
         assert_eq!(doc["components"]["schemas"]["Code"]["maxLength"], json!(10));
     }
 
     #[test]
+    fn assignments_are_bounded_by_the_configured_bounds() {
+        let doc =
+            serde_json::to_value(document(&RuntimeCatalog::builtin(), 10, &bounds())).unwrap();
+        let request = &doc["components"]["schemas"]["AssignmentRequest"];
+        assert_eq!(request["properties"]["tests"]["maxItems"], json!(7));
+        assert_eq!(
+            request["properties"]["time_limit_ms"]["maximum"],
+            json!(3_000)
+        );
+        assert!(request["description"].as_str().unwrap().contains("9000 ms"));
+    }
+
+    #[test]
     fn the_built_in_document_offers_python() {
-        let doc = serde_json::to_value(document(&RuntimeCatalog::builtin(), 10)).unwrap();
+        let doc =
+            serde_json::to_value(document(&RuntimeCatalog::builtin(), 10, &bounds())).unwrap();
         let field = &doc["components"]["schemas"]["AssignmentRequest"]["properties"]["runtime"];
         assert_eq!(field["enum"], json!(["python3"]));
     }

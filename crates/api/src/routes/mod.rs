@@ -6,6 +6,7 @@ pub mod assignments;
 pub mod courses;
 pub mod docs;
 pub mod submissions;
+pub mod teachers;
 
 use actix_web::{web, HttpResponse};
 
@@ -26,7 +27,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(courses::list))
                     .route(web::post().to(courses::create)),
             )
+            .service(web::resource("/courses/{id}").patch(courses::update))
             .service(web::resource("/courses/{id}/enrol").post(courses::enrol))
+            .service(
+                web::resource("/courses/{id}/teachers")
+                    .route(web::get().to(teachers::list))
+                    .route(web::post().to(teachers::invite)),
+            )
+            .service(web::resource("/courses/{id}/teachers/{user}").delete(teachers::remove))
+            .service(web::resource("/courses/{id}/invitation").post(teachers::accept))
             .service(
                 web::resource("/courses/{id}/assignments")
                     .route(web::get().to(courses::assignments))

@@ -1,6 +1,7 @@
 //! Submissions: create (stored as `queued`, then put on the `submissions` stream), list mine,
 //! read one, delete mine.
 
+use crate::access::{self, Access};
 use crate::auth::Caller;
 use crate::domain::code::Code;
 use crate::error::{ApiError, ErrorBody};
@@ -46,6 +47,9 @@ pub async fn create(
         .cache
         .assignment(&state.keys, &state.db, AssignmentId(path.into_inner()))
         .await?;
+    access::visible_listing(&state, assignment.course_id, &caller)
+        .await
+        .map_err(access::missing("assignment"))?;
     let runtime = check_runtime(&state, &assignment, body.runtime.as_deref())?;
     let backlog = state
         .streams
@@ -166,8 +170,7 @@ pub async fn get(
             .assignment(&state.keys, &state.db, assignment)
             .await?
             .course_id;
-        let teaches = caller.is_teacher()
-            && store::courses::is_teacher(&mut conn, course.0, caller.id().0).await?;
+        let teaches = Access::of(&mut conn, course, &caller).await?.teaches();
         // Someone else's submission is indistinguishable from a missing one.
         if !teaches {
             return Err(ApiError::NotFound("submission"));

@@ -4,4 +4,5 @@
 pub mod assignments;
 pub mod courses;
 pub mod submissions;
+pub mod teachers;
 pub mod users;

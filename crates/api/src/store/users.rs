@@ -43,3 +43,22 @@ pub async fn by_id(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<User>
         .await
         .optional()
 }
+
+/// Gives the account `id` the account role `role` (`student` or `teacher`).
+pub async fn set_role(conn: &mut AsyncPgConnection, id: i64, role: &str) -> Result<User, Error> {
+    diesel::update(users::table.find(id))
+        .set(users::role.eq(role))
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Every account with the role `role`, by username.
+pub async fn with_role(conn: &mut AsyncPgConnection, role: &str) -> Result<Vec<User>, Error> {
+    users::table
+        .filter(users::role.eq(role))
+        .order(users::username)
+        .select(User::as_select())
+        .load(conn)
+        .await
+}
