@@ -82,6 +82,8 @@ async fn set_role(
     username: &str,
     role: Role,
 ) -> Result<String, ApiError> {
+    // Guests' names (`guest-…`) are not usernames: they cannot sign in again once their token
+    // is gone, so nobody could use the role.
     let username = Username::parse(username)?;
     let user = store::users::by_username(conn, username.as_str())
         .await?
@@ -94,13 +96,6 @@ async fn set_role(
                 ),
             )
         })?;
-    // Guests cannot sign in again once their token is gone: nobody could use the role.
-    if user.guest {
-        return Err(ApiError::invalid(
-            "username",
-            format!("`{}` is a guest account", user.username),
-        ));
-    }
     if user.role == role.as_str() {
         return Ok(format!(
             "`{}` is a {} already",

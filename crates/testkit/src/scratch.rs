@@ -6,6 +6,7 @@ use crate::database::ScratchDatabase;
 use crate::env::redis_url;
 use crate::keys::ScratchPrefix;
 use contracts::{Keys, Streams, UserId};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use secrecy::SecretString;
 use tokens::{Role, TokenKeys};
 
@@ -72,6 +73,18 @@ impl Scratch {
             contracts::redis_pool(&self.redis_url, 4).expect("a valid Redis URL"),
             100_000,
         )
+    }
+
+    /// Makes the registered account `username` a teacher, as an operator does with
+    /// `platform-admin make-teacher` (the api lets nobody register as one).
+    pub async fn make_teacher(&self, username: &str) {
+        let mut conn = AsyncPgConnection::establish(self.database().url())
+            .await
+            .expect("a connection to the scratch database");
+        let command = api::admin::Command::MakeTeacher(username.to_owned());
+        api::admin::run(&mut conn, command)
+            .await
+            .unwrap_or_else(|e| panic!("cannot make `{username}` a teacher: {e}"));
     }
 
     /// A token for `user` with `role`, as the api would issue it.

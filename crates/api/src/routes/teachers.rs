@@ -1,7 +1,7 @@
 //! A course's teachers: its owner invites co-teachers by username; an invitee accepts (then
 //! teaches the course: its assignments, its template, its students' work) or declines; the
 //! owner removes co-teachers and withdraws invitations, and anyone may stop teaching a course
-//! they co-teach. The owner cannot be removed. Any account but a guest may be invited: teaching
+//! they co-teach. The owner cannot be removed. Any account may be invited (guests have none): teaching
 //! one course does not let anyone create courses (that takes an operator, `platform-admin`).
 
 use crate::access::{Access, CourseRole};
@@ -20,7 +20,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteRequest {
-    /// The account to invite (not a guest).
+    /// The account to invite (guests have none).
     #[schema(value_type = Username)]
     pub username: String,
 }
@@ -72,7 +72,7 @@ pub async fn list(
     responses((status = 201, body = TeacherView), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody, description = "already teaches it or is invited"),
-              (status = 422, body = ErrorBody, description = "no such account, or a guest")))]
+              (status = 422, body = ErrorBody, description = "no such account")))]
 pub async fn invite(
     state: web::Data<AppState>,
     caller: Caller,
@@ -93,12 +93,6 @@ pub async fn invite(
                 format!("there is no account named `{}`", username.as_str()),
             )
         })?;
-    if invitee.guest {
-        return Err(ApiError::invalid(
-            "username",
-            "guest accounts cannot teach: the person registers an account first",
-        ));
-    }
     let conflict = |message: String| ApiError::Conflict {
         code: ErrorCode::Conflict,
         message,

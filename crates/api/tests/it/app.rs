@@ -113,18 +113,42 @@ impl TestApp {
         )
     }
 
-    /// Registers an account with `role`; returns its token.
-    pub async fn register(&self, username: &str, role: &str) -> String {
+    /// Registers an account (a student); returns its token and user id.
+    pub async fn register(&self, username: &str) -> (String, i64) {
         let session = self
             .expect(
                 Method::POST,
                 "/api/auth/register",
                 None,
-                Some(json!({"username": username, "password": "correct horse", "role": role})),
+                Some(json!({"username": username, "password": "correct horse"})),
                 StatusCode::CREATED,
             )
             .await;
-        session["token"].as_str().unwrap().to_owned()
+        (
+            session["token"].as_str().unwrap().to_owned(),
+            session["user"]["id"].as_i64().unwrap(),
+        )
+    }
+
+    /// Registers an account and makes it a teacher as an operator does; returns its token.
+    pub async fn teacher(&self, username: &str) -> String {
+        let (token, _) = self.register(username).await;
+        self.scratch.make_teacher(username).await;
+        token
+    }
+
+    /// Creates a course as `teacher`; returns its id.
+    pub async fn course(&self, teacher: &str, title: &str) -> i64 {
+        self.expect(
+            Method::POST,
+            "/api/courses",
+            Some(teacher),
+            Some(json!({ "title": title })),
+            StatusCode::CREATED,
+        )
+        .await["id"]
+            .as_i64()
+            .unwrap()
     }
 
     /// The seeded "Python basics" course id and its assignment ids in order.

@@ -65,7 +65,7 @@ async fn a_table_of_bad_requests_gets_the_expected_statuses_and_error_bodies() {
     let app = TestApp::spawn().await;
     let (student, _) = app.guest().await;
     let (other_student, _) = app.guest().await;
-    let teacher = app.register("tina", "teacher").await;
+    let teacher = app.teacher("tina").await;
     let (course, assignments) = app.seeded_course(&student).await;
     let first = assignments[0];
     let submission = app
@@ -136,6 +136,12 @@ async fn a_table_of_bad_requests_gets_the_expected_statuses_and_error_bodies() {
                 (
                     "short password",
                     post(register).json(json!({"username": "someone", "password": "short"})),
+                ),
+                (
+                    "registering as a teacher",
+                    post(register).json(
+                        json!({"username": "someone", "password": "long enough", "role": "teacher"}),
+                    ),
                 ),
                 (
                     "unknown runtime",
@@ -214,6 +220,14 @@ async fn a_table_of_bad_requests_gets_the_expected_statuses_and_error_bodies() {
                     request(Method::DELETE, &theirs).by(&other_student),
                 ),
                 ("unknown endpoint", get("/api/nothing-here")),
+                (
+                    "accepting an invitation nobody sent",
+                    post(format!("/api/courses/{course}/invitation")).by(&student),
+                ),
+                (
+                    "teachers of an unknown course",
+                    get("/api/courses/999999/teachers").by(&student),
+                ),
             ],
         ),
         (
@@ -250,6 +264,22 @@ async fn a_table_of_bad_requests_gets_the_expected_statuses_and_error_bodies() {
                     post(format!("/api/courses/{course}/assignments"))
                         .by(&student)
                         .json(assignment()),
+                ),
+                (
+                    "student lists a course's teachers",
+                    get(format!("/api/courses/{course}/teachers")).by(&student),
+                ),
+                (
+                    "student unpublishes a course",
+                    request(Method::PATCH, format!("/api/courses/{course}"))
+                        .by(&student)
+                        .json(json!({"published": false})),
+                ),
+                (
+                    "teacher of another course invites a co-teacher",
+                    post(format!("/api/courses/{course}/teachers"))
+                        .by(&teacher)
+                        .json(json!({"username": "tina"})),
                 ),
                 (
                     "teacher of another course edits",

@@ -102,7 +102,7 @@ async fn first_progress(app: &TestApp, token: &str, path: &str) -> (Value, Value
 #[tokio::test]
 async fn accounts_register_sign_in_refresh_and_describe_themselves() {
     let app = TestApp::spawn().await;
-    app.register("Ada", "student").await;
+    app.register("Ada").await;
     let session = app
         .expect(
             Method::POST,
@@ -271,18 +271,8 @@ async fn deleting_a_queued_submission_cancels_it_and_a_late_verdict_is_discarded
 #[tokio::test]
 async fn teachers_manage_assignments_of_their_own_courses() {
     let app = TestApp::spawn().await;
-    let teacher = app.register("terry", "teacher").await;
-    let course = app
-        .expect(
-            Method::POST,
-            "/api/courses",
-            Some(&teacher),
-            Some(json!({"title": "Algorithms"})),
-            StatusCode::CREATED,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let teacher = app.teacher("terry").await;
+    let course = app.course(&teacher, "Algorithms").await;
     let draft = json!({
         "title": "Double it",
         "handout": "Write `double(n)`.",
@@ -302,7 +292,15 @@ async fn teachers_manage_assignments_of_their_own_courses() {
     assert_eq!(created["position"], 1);
     assert_eq!(created["tests"][0]["call"], "double(2)");
 
-    // Students see the handout and the test names, not the tests.
+    // Once published, students see the handout and the test names, not the tests.
+    app.expect(
+        Method::PATCH,
+        &format!("/api/courses/{course}"),
+        Some(&teacher),
+        Some(json!({"published": true})),
+        StatusCode::OK,
+    )
+    .await;
     let (student, _) = app.guest().await;
     let seen = app.get(&format!("/api/assignments/{id}"), &student).await;
     assert_eq!(seen["test_names"][0], "doubles 2");

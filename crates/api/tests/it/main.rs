@@ -5,6 +5,7 @@
 //!
 //! - [`bad_requests`]: bad input gets a 4xx with a JSON body naming the problem, never a 500;
 //! - [`flows`]: the student and teacher flows, with grader events injected on the stream;
+//! - [`roles`]: no self-made teachers, the operator's command, co-teachers, publishing, bounds;
 //! - [`openapi_fuzz`]: Schemathesis fuzzes the api from its own OpenAPI document;
 //! - [`browser`]: the web UI in headless Chromium against the whole stack.
 //!
@@ -15,3 +16,4 @@ mod bad_requests;
 mod browser;
 mod flows;
 mod openapi_fuzz;
+mod roles;
