@@ -7,7 +7,7 @@ use actix_web::dev::Payload;
 use actix_web::{http::header, web, FromRequest, HttpRequest};
 use contracts::UserId;
 use std::future::{ready, Ready};
-use tokens::{Claims, Role};
+use tokens::Claims;
 
 /// The authenticated caller of a request.
 #[derive(Clone, Debug)]
@@ -16,10 +16,6 @@ pub struct Caller(pub Claims);
 impl Caller {
     pub fn id(&self) -> UserId {
         self.0.sub
-    }
-
-    pub fn is_teacher(&self) -> bool {
-        self.0.role == Role::Teacher
     }
 }
 

@@ -20,6 +20,22 @@ export function progressIcon(progress) {
   );
 }
 
+/** What the catalogue says of the caller's part in a course, if they have one. */
+export function roleHint(course) {
+  const unpublished = course.published ? "" : " It is not published yet: only its teachers and students see it.";
+  switch (course.my_role) {
+    case "owner":
+    case "teacher":
+      return `You teach this course.${unpublished}`;
+    case "invited":
+      return "You are invited to teach this course.";
+    case "student":
+      return "You are taking this course.";
+    default:
+      return null;
+  }
+}
+
 export async function renderList(main, _params, ctx) {
   const courses = await api.courses();
   if (!ctx.active()) return;
@@ -37,7 +53,7 @@ export async function renderList(main, _params, ctx) {
               { class: "card" },
               h("h2", {}, h("a", { href: `#/courses/${course.id}` }, course.title)),
               h("p", {}, course.description || ""),
-              course.my_role ? h("p", { class: "hint" }, course.my_role === "teacher" ? "You teach this course." : "You are taking this course.") : null,
+              roleHint(course) ? h("p", { class: "hint" }, roleHint(course)) : null,
             ),
           ),
         ),

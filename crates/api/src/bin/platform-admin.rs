@@ -23,7 +23,7 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("platform-admin: {error:#}");
+            eprintln!("platform-admin: {error}");
             ExitCode::FAILURE
         }
     }
