@@ -47,14 +47,7 @@ pub async fn invite(conn: &mut AsyncPgConnection, course: i64, user: i64) -> Res
 /// `false` if there was no invitation.
 pub async fn accept(conn: &mut AsyncPgConnection, course: i64, user: i64) -> Result<bool, Error> {
     conn.transaction::<_, Error, _>(async |conn| {
-        let invitations = diesel::delete(
-            course_invitations::table
-                .filter(course_invitations::course_id.eq(course))
-                .filter(course_invitations::user_id.eq(user)),
-        )
-        .execute(conn)
-        .await?;
-        if invitations == 0 {
+        if withdraw(conn, course, user).await? == 0 {
             return Ok(false);
         }
         diesel::insert_into(participants::table)
@@ -84,12 +77,17 @@ pub async fn remove(conn: &mut AsyncPgConnection, course: i64, user: i64) -> Res
     )
     .execute(conn)
     .await?;
-    let invitations = diesel::delete(
+    let invitations = withdraw(conn, course, user).await?;
+    Ok(teaching + invitations > 0)
+}
+
+/// Deletes `user`'s invitation to teach `course`; how many there were (0 or 1).
+async fn withdraw(conn: &mut AsyncPgConnection, course: i64, user: i64) -> Result<usize, Error> {
+    diesel::delete(
         course_invitations::table
             .filter(course_invitations::course_id.eq(course))
             .filter(course_invitations::user_id.eq(user)),
     )
     .execute(conn)
-    .await?;
-    Ok(teaching + invitations > 0)
+    .await
 }

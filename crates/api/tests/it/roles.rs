@@ -45,30 +45,25 @@ async fn publish(app: &TestApp, token: &str, course: i64, published: bool, statu
     .await;
 }
 
+/// Adds `body` as an assignment of `course` as `token`, expecting `status`; returns the answer.
+async fn add(app: &TestApp, token: &str, course: i64, body: Value, status: StatusCode) -> Value {
+    let path = format!("/api/courses/{course}/assignments");
+    app.expect(Method::POST, &path, Some(token), Some(body), status)
+        .await
+}
+
 #[tokio::test]
 async fn registering_as_a_teacher_is_refused_naming_the_field() {
     let app = TestApp::spawn().await;
-    let refused = app
-        .expect(
-            Method::POST,
-            "/api/auth/register",
-            None,
-            Some(json!({"username": "mallory", "password": "correct horse", "role": "teacher"})),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+    let register = |role: &str, status| {
+        let body = json!({"username": "mallory", "password": "correct horse", "role": role});
+        app.expect(Method::POST, "/api/auth/register", None, Some(body), status)
+    };
+    let refused = register("teacher", StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(refused["error"]["code"], "validation_failed");
     assert_eq!(refused["error"]["field"], "role");
     // Nothing was created: the name is still free, and a student account may take it.
-    let session = app
-        .expect(
-            Method::POST,
-            "/api/auth/register",
-            None,
-            Some(json!({"username": "mallory", "password": "correct horse", "role": "student"})),
-            StatusCode::CREATED,
-        )
-        .await;
+    let session = register("student", StatusCode::CREATED).await;
     assert_eq!(session["user"]["role"], "student");
     let token = session["token"].as_str().unwrap();
     app.expect(
@@ -157,10 +152,7 @@ async fn co_teachers_manage_assignments_once_they_accept_and_only_the_owner_remo
     let (cora, cora_id) = app.register("cora").await;
     let (other, other_id) = app.register("otto").await;
     let course = app.course(&owner, "Databases").await;
-    let (teachers, assignments) = (
-        format!("/api/courses/{course}/teachers"),
-        format!("/api/courses/{course}/assignments"),
-    );
+    let teachers = format!("/api/courses/{course}/teachers");
     let invite = |username: &str, status| {
         app.expect(
             Method::POST,
@@ -186,16 +178,8 @@ async fn co_teachers_manage_assignments_once_they_accept_and_only_the_owner_remo
     invite("otto", StatusCode::CREATED).await;
 
     // Invited is not yet teaching.
-    let add = |token, status| {
-        app.expect(
-            Method::POST,
-            &assignments,
-            Some(token),
-            Some(assignment(1, 2000)),
-            status,
-        )
-    };
-    add(&cora, StatusCode::FORBIDDEN).await;
+    let cora_adds = |status| add(&app, &cora, course, assignment(1, 2000), status);
+    cora_adds(StatusCode::FORBIDDEN).await;
     assert_eq!(
         catalogue(&app, &cora)
             .await
@@ -228,9 +212,7 @@ async fn co_teachers_manage_assignments_once_they_accept_and_only_the_owner_remo
     );
 
     // A co-teacher manages the course's assignments and sees their tests.
-    let id = add(&cora, StatusCode::CREATED).await["id"]
-        .as_i64()
-        .unwrap();
+    let id = cora_adds(StatusCode::CREATED).await["id"].as_i64().unwrap();
     let mut edited = assignment(2, 2000);
     edited["title"] = json!("Double it twice");
     app.expect(
@@ -267,7 +249,14 @@ async fn co_teachers_manage_assignments_once_they_accept_and_only_the_owner_remo
     // Someone who does not teach it may not touch it.
     publish(&app, &owner, course, true, StatusCode::OK).await;
     let (student, _) = app.guest().await;
-    add(&student, StatusCode::FORBIDDEN).await;
+    add(
+        &app,
+        &student,
+        course,
+        assignment(1, 2000),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
     app.expect(
         Method::PUT,
         &format!("/api/assignments/{id}"),
@@ -286,7 +275,7 @@ async fn co_teachers_manage_assignments_once_they_accept_and_only_the_owner_remo
     remove(&other, other_id, StatusCode::NO_CONTENT).await;
     remove(&owner, cora_id, StatusCode::NO_CONTENT).await;
     remove(&owner, cora_id, StatusCode::NOT_FOUND).await;
-    add(&cora, StatusCode::FORBIDDEN).await;
+    cora_adds(StatusCode::FORBIDDEN).await;
     let staff = app.get(&teachers, &owner).await;
     assert_eq!(staff.as_array().unwrap().len(), 1, "{staff}");
 }
@@ -297,17 +286,15 @@ async fn a_course_is_in_the_catalogue_once_published_and_before_for_its_particip
     let owner = app.teacher("paula").await;
     let course = app.course(&owner, "Networks").await;
     let assignments = format!("/api/courses/{course}/assignments");
-    let id = app
-        .expect(
-            Method::POST,
-            &assignments,
-            Some(&owner),
-            Some(assignment(1, 2000)),
-            StatusCode::CREATED,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let created = add(
+        &app,
+        &owner,
+        course,
+        assignment(1, 2000),
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = created["id"].as_i64().unwrap();
     let (early, _) = app.guest().await;
     let (outsider, _) = app.guest().await;
     let listed = |token: String| {
@@ -336,16 +323,20 @@ async fn a_course_is_in_the_catalogue_once_published_and_before_for_its_particip
             Some(json!({"code": "def double(n):\n    return 2 * n\n"})),
         ),
     ];
-    for (method, path, body) in &hidden {
-        app.expect(
-            method.clone(),
-            path,
-            Some(&outsider),
-            body.clone(),
-            StatusCode::NOT_FOUND,
-        )
-        .await;
-    }
+    let hidden_from_outsider = || async {
+        for (method, path, body) in &hidden {
+            let body = body.clone();
+            app.expect(
+                method.clone(),
+                path,
+                Some(&outsider),
+                body,
+                StatusCode::NOT_FOUND,
+            )
+            .await;
+        }
+    };
+    hidden_from_outsider().await;
 
     // Published: everybody sees it (the cached listing was replaced); one student joins.
     publish(&app, &owner, course, true, StatusCode::OK).await;
@@ -368,16 +359,7 @@ async fn a_course_is_in_the_catalogue_once_published_and_before_for_its_particip
         id
     );
     assert!(!listed(outsider.clone()).await);
-    for (method, path, body) in &hidden {
-        app.expect(
-            method.clone(),
-            path,
-            Some(&outsider),
-            body.clone(),
-            StatusCode::NOT_FOUND,
-        )
-        .await;
-    }
+    hidden_from_outsider().await;
 }
 
 #[tokio::test]
@@ -390,20 +372,10 @@ async fn assignments_stay_inside_the_operators_bounds_naming_field_and_bound() {
     .await;
     let teacher = app.teacher("bea").await;
     let course = app.course(&teacher, "Bounded").await;
-    let path = format!("/api/courses/{course}/assignments");
     let refused = |body: Value| {
-        let app = &app;
-        let (path, teacher) = (&path, &teacher);
+        let (app, teacher) = (&app, &teacher);
         async move {
-            let error = app
-                .expect(
-                    Method::POST,
-                    path,
-                    Some(teacher),
-                    Some(body),
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await;
+            let error = add(app, teacher, course, body, StatusCode::UNPROCESSABLE_ENTITY).await;
             (
                 error["error"]["field"].as_str().unwrap().to_owned(),
                 error["error"]["message"].as_str().unwrap().to_owned(),
@@ -426,17 +398,15 @@ async fn assignments_stay_inside_the_operators_bounds_naming_field_and_bound() {
     assert_eq!(field, "time_limit_ms");
     assert!(message.contains("6000 ms"), "{message}");
 
-    let id = app
-        .expect(
-            Method::POST,
-            &path,
-            Some(&teacher),
-            Some(assignment(3, 2000)),
-            StatusCode::CREATED,
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let created = add(
+        &app,
+        &teacher,
+        course,
+        assignment(3, 2000),
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = created["id"].as_i64().unwrap();
     let error = app
         .expect(
             Method::PUT,
