@@ -38,7 +38,7 @@ pub enum CourseRole {
 impl CourseRole {
     /// Reads a role from what the database holds for one person and course. An invitation
     /// outranks taking the course as a student, so the student sees they are invited.
-    pub fn from_row(owner: bool, participant: Option<&str>, invited: bool) -> Option<Self> {
+    fn from_row(owner: bool, participant: Option<&str>, invited: bool) -> Option<Self> {
         match (owner, participant, invited) {
             (true, ..) => Some(Self::Owner),
             (false, Some("teacher"), _) => Some(Self::Teacher),
