@@ -16,7 +16,9 @@
 //! of that user, in stream order (deduplicate on `id`; hand the last one back as
 //! `last_event_id` when reconnecting). If the missed events cannot be replayed it sends
 //! `{"type":"resync","reason":"history trimmed"}` (or `"unknown event id"`, `"too far
-//! behind"`): fetch `GET /api/assignments/{id}/submissions` from the api, live events follow.
+//! behind"` past `resume_max_entries` or `resume_max_bytes`, `"history too slow to read"` past
+//! `resume_max_ms`): fetch `GET /api/assignments/{id}/submissions` from the api, live events
+//! follow.
 //! Every `heartbeat_interval_ms` it sends `{"type":"ping"}`; answer `{"type":"pong"}`. Any
 //! client frame counts as a sign of life; `{"type":"ping"}` from the client gets a `pong`, and
 //! WebSocket pings are answered too.
@@ -154,7 +156,7 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, R
             heartbeat_interval: settings.heartbeat_interval(),
             idle_timeout: settings.idle_timeout(),
             max_frame_bytes: settings.max_frame_bytes,
-            resume_max_entries: settings.resume_max_entries,
+            resume: settings.resume_limits(),
         },
     });
     let stalled_after = settings.idle_timeout();

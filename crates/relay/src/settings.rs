@@ -1,6 +1,7 @@
 //! The relay's settings: built-in defaults, then `RELAY__CONFIG_FILE`, `RELAY__*` variables and
 //! Docker secrets (`redis_url`, `jwt_secret`).
 
+use crate::resume::ScanLimits;
 use serde::Deserialize;
 use settings::{SecretString, SettingsError};
 use std::time::Duration;
@@ -18,6 +19,8 @@ send_buffer_bytes = 1048576
 max_frame_bytes = 4096
 max_connections_per_user = 20
 resume_max_entries = 10000
+resume_max_bytes = 8388608
+resume_max_ms = 2000
 "#;
 
 /// Everything the relay needs to start.
@@ -48,6 +51,10 @@ pub struct Settings {
     pub max_connections_per_user: usize,
     /// A resume that would scan more stream entries than this gets `resync` instead.
     pub resume_max_entries: usize,
+    /// A resume that would read more payload bytes than this gets `resync` instead.
+    pub resume_max_bytes: usize,
+    /// A resume whose reads take longer than this gets `resync` instead.
+    pub resume_max_ms: u64,
 }
 
 impl Settings {
@@ -67,6 +74,7 @@ impl Settings {
             ("send_buffer_messages", self.send_buffer_messages as u64),
             ("send_buffer_bytes", self.send_buffer_bytes as u64),
             ("max_frame_bytes", self.max_frame_bytes as u64),
+            ("resume_max_ms", self.resume_max_ms),
             (
                 "max_connections_per_user",
                 self.max_connections_per_user as u64,
@@ -91,6 +99,15 @@ impl Settings {
 
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_millis(self.idle_timeout_ms)
+    }
+
+    /// How much history one resume may scan.
+    pub fn resume_limits(&self) -> ScanLimits {
+        ScanLimits {
+            entries: self.resume_max_entries,
+            bytes: self.resume_max_bytes,
+            time: Duration::from_millis(self.resume_max_ms),
+        }
     }
 }
 
