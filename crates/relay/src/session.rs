@@ -92,7 +92,7 @@ struct Socket {
     state: Arc<AppState>,
     session: actix_ws::Session,
     messages: AggregatedMessageStream,
-    /// Cancelled by the fan-out when this socket's buffer fills (never, before `auth`).
+    /// Cancelled by the fan-out when this socket falls too far behind (never, before `auth`).
     slow: CancellationToken,
     /// Moved forward by every frame from the client.
     idle_deadline: Instant,
