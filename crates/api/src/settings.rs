@@ -1,6 +1,7 @@
 //! The api's settings: built-in defaults, then `API__CONFIG_FILE`, `API__*` variables and
 //! Docker secrets (`database_url`, `redis_url`, `jwt_secret`).
 
+use http_edge::HighWater;
 use serde::Deserialize;
 use settings::{SecretString, SettingsError};
 
@@ -20,6 +21,9 @@ db_pool_size = 16
 redis_pool_size = 32
 result_claim_idle_ms = 30000
 result_max_deliveries = 5
+results_history_ms = 600000
+results_history_entries = 10000
+redis_memory_high_water = 0.9
 web_dir = "web"
 "#;
 
@@ -52,6 +56,13 @@ pub struct Settings {
     pub result_claim_idle_ms: u64,
     /// Deliveries after which a result event the database refuses is dead-lettered.
     pub result_max_deliveries: u64,
+    /// Recorded result events stay on the stream (for relays resuming a socket) while younger
+    /// than this…
+    pub results_history_ms: u64,
+    /// …and at most this many of them.
+    pub results_history_entries: usize,
+    /// Above this fraction of Redis's `maxmemory`, new submissions get 503 `storage_full`.
+    pub redis_memory_high_water: HighWater,
     /// The web UI's static files, served at `/`; the UI is left out when the folder is missing.
     pub web_dir: String,
     /// WebSocket URL of the relay as browsers reach it; the UI uses `/ws` on its own origin

@@ -6,6 +6,7 @@
 //! - [`bad_requests`]: bad input gets a 4xx with a JSON body naming the problem, never a 500;
 //! - [`flows`]: the student and teacher flows, with grader events injected on the stream;
 //! - [`openapi_fuzz`]: Schemathesis fuzzes the api from its own OpenAPI document;
+//! - [`storage`]: a nearly full Redis makes the api refuse new work, then take it again;
 //! - [`browser`]: the web UI in headless Chromium against the whole stack.
 //!
 //! [`app`] starts the api and holds the HTTP client helpers the first three share.
@@ -15,3 +16,4 @@ mod bad_requests;
 mod browser;
 mod flows;
 mod openapi_fuzz;
+mod storage;
