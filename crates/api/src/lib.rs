@@ -29,7 +29,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use contracts::keys::GRADERS_GROUP;
 use contracts::{RuntimeCatalog, Streams};
-use http_edge::{Edge, Readiness, Running};
+use http_edge::{Edge, Readiness, Running, StorageGuard};
 use secrecy::ExposeSecret;
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -73,6 +73,10 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, A
                 .with_redis(state.streams.pool().clone()),
         )
         .with_tokens(state.tokens.clone())
+        .with_storage_guard(StorageGuard::new(
+            state.streams.pool().clone(),
+            settings.redis_memory_high_water,
+        ))
         .before_scrape(sample_backlog(&state)),
     );
 

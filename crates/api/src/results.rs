@@ -7,14 +7,15 @@
 //!
 //! An event Postgres refuses is retried and, after `result_max_deliveries` deliveries, moved to
 //! `results:dead`; while the database cannot be reached at all, events wait without using up
-//! their deliveries.
+//! their deliveries. The consumer trims what the api has recorded, keeping the last
+//! `results_history_ms` (at most `results_history_entries` events) for relays to resume from.
 
 use crate::error::ApiError;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::store;
 use crate::store::submissions::Finished;
-use contracts::consumer::{Consumer, DeadEnd, Handler, Options, Outcome, Received};
+use contracts::consumer::{Consumer, DeadEnd, Handler, Options, Outcome, Received, Retention};
 use contracts::keys::API_GROUP;
 use contracts::{Delivery, ResultEvent, ResultKind, MESSAGE_VERSION};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -34,6 +35,11 @@ pub fn options(settings: &Settings, consumer: String) -> Options {
         max_deliveries: settings.result_max_deliveries,
         claim_idle: Duration::from_millis(settings.result_claim_idle_ms),
         read_block: READ_BLOCK,
+        // Relays resume sockets from this history; the api's group needs none of it.
+        retention: Retention {
+            max_age: Duration::from_millis(settings.results_history_ms),
+            max_entries: settings.results_history_entries,
+        },
         ..Options::new(API_GROUP, consumer)
     }
 }

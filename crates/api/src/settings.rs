@@ -2,6 +2,7 @@
 //! Docker secrets (`database_url`, `redis_url`, `jwt_secret`).
 
 use crate::domain::assignment::Bounds;
+use http_edge::HighWater;
 use serde::Deserialize;
 use settings::{SecretString, SettingsError};
 
@@ -21,6 +22,9 @@ db_pool_size = 16
 redis_pool_size = 32
 result_claim_idle_ms = 30000
 result_max_deliveries = 5
+results_history_ms = 600000
+results_history_entries = 10000
+redis_memory_high_water = 0.9
 web_dir = "web"
 max_tests_per_assignment = 50
 max_time_limit_ms = 10000
@@ -58,6 +62,13 @@ pub struct Settings {
     pub result_claim_idle_ms: u64,
     /// Deliveries after which a result event the database refuses is dead-lettered.
     pub result_max_deliveries: u64,
+    /// Recorded result events stay on the stream (for relays resuming a socket) while younger
+    /// than this…
+    pub results_history_ms: u64,
+    /// …and at most this many of them.
+    pub results_history_entries: usize,
+    /// Above this fraction of Redis's `maxmemory`, new submissions get 503 `storage_full`.
+    pub redis_memory_high_water: HighWater,
     /// The web UI's static files, served at `/`; the UI is left out when the folder is missing.
     pub web_dir: String,
     /// The most tests, time limit (per test), memory and output (per test) a teacher may give

@@ -33,6 +33,14 @@ impl EntryId {
     pub fn sequence(self) -> u64 {
         self.sequence
     }
+
+    /// The smallest id after this one.
+    pub fn successor(self) -> Self {
+        match self.sequence.checked_add(1) {
+            Some(sequence) => Self { sequence, ..self },
+            None => Self::new(self.millis + 1, 0),
+        }
+    }
 }
 
 /// A string that is not `<u64>-<u64>`.
@@ -102,6 +110,13 @@ mod tests {
         let json = serde_json::to_string(&entry).unwrap();
         assert_eq!(json, "\"1700000000000-42\"");
         assert_eq!(serde_json::from_str::<EntryId>(&json).unwrap(), entry);
+    }
+
+    #[test]
+    fn the_successor_is_the_next_id_in_stream_order() {
+        assert_eq!(id("5-7").successor(), id("5-8"));
+        assert_eq!(EntryId::new(5, u64::MAX).successor(), EntryId::new(6, 0));
+        assert!(id("5-7") < id("5-7").successor());
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //!
 //! | key | type | written by | read by |
 //! |---|---|---|---|
-//! | `{p}submissions` | stream of [`SubmissionJob`] | api | grader (group `graders`) |
-//! | `{p}results` | stream of [`ResultEvent`] | grader | api (group `api`), relay |
-//! | `{p}{stream}:dead` ([`TypedStream::dead_letters`]) | stream of [`DeadLetter`](crate::messages::DeadLetter): entries the group gave up on (`{p}submissions:dead`, `{p}results:dead`) | the stream's [`consumer`](crate::consumer) | operators |
+//! | `{p}submissions` | stream of [`SubmissionJob`]; trimmed once graded | api | grader (group `graders`) |
+//! | `{p}results` | stream of [`ResultEvent`]; trimmed once recorded and out of the relay's history | grader | api (group `api`), relay |
+//! | `{p}{stream}:dead` ([`TypedStream::dead_letters`]) | stream of [`DeadLetter`](crate::messages::DeadLetter): entries the group gave up on (`{p}submissions:dead`, `{p}results:dead`), the newest kept | the stream's [`consumer`](crate::consumer) | operators |
 //! | `{p}cancelled:{submission}` | string, expires ([`cancellation`](crate::cancellation)) | api | grader |
 //! | `{p}cache:…` | strings (JSON), expire | api | api |
 //! | `{p}hub:doc:{file}` | stream: the update and awareness log of one live document ([`doclog`](crate::doclog)) | hub | hub |

@@ -78,6 +78,8 @@ pub enum StreamError {
     Encode(#[from] serde_json::Error),
     #[error("invalid Redis URL: {0}")]
     Url(String),
+    #[error("Redis returned an unexpected entry id: {0}")]
+    EntryId(#[from] crate::InvalidEntryId),
 }
 
 impl StreamError {

@@ -105,6 +105,8 @@ error_codes! {
     QueueFull = "queue_full",
     /// 503: a backing service (Postgres, Redis) is unavailable; try again shortly.
     ServiceUnavailable = "service_unavailable",
+    /// 503: Redis is nearly full, so no new work is taken until it has room again; `Retry-After` says when to try again.
+    StorageFull = "storage_full",
     /// 500: a fault on our side; the body's `request_id` finds it in the logs.
     InternalError = "internal_error",
 }
@@ -230,6 +232,10 @@ macro_rules! impl_response_error {
     };
 }
 
+/// When a client refused for a full Redis should try again: trimming frees memory within
+/// seconds once work finishes.
+const STORAGE_FULL_RETRY_SECONDS: u64 = 10;
+
 /// Errors the edge itself answers with: before a service's handler runs, or for what every
 /// service shares (tokens, WebSocket upgrades).
 #[derive(Debug, thiserror::Error)]
@@ -258,6 +264,10 @@ pub enum EdgeError {
     MethodNotAllowed(String),
     #[error("`{path}` speaks WebSocket only: {reason}")]
     NotWebSocket { path: String, reason: String },
+    #[error(
+        "the platform's storage is nearly full, so it takes no new work for now; try again shortly"
+    )]
+    StorageFull,
 }
 
 impl EdgeError {
@@ -287,6 +297,14 @@ impl EdgeError {
                 (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed)
             }
             EdgeError::NotWebSocket { .. } => (StatusCode::BAD_REQUEST, ErrorCode::NotWebsocket),
+            EdgeError::StorageFull => {
+                return Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::StorageFull,
+                    self.to_string(),
+                )
+                .retry_after(STORAGE_FULL_RETRY_SECONDS)
+            }
         };
         Problem::new(status, code, self.to_string())
     }
@@ -327,6 +345,15 @@ mod tests {
             .filter(|code| !readme.contains(&format!("| `{code}` |")))
             .collect();
         assert!(missing.is_empty(), "README lacks codes {missing:?}");
+    }
+
+    #[test]
+    fn a_full_storage_is_a_503_that_says_when_to_retry() {
+        let problem = EdgeError::StorageFull.problem();
+        assert_eq!(problem.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(problem.code, ErrorCode::StorageFull);
+        let response = problem.response();
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "10");
     }
 
     #[test]

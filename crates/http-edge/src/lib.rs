@@ -2,8 +2,8 @@
 //! envelope and its documented list of codes ([`error`]), the extractor rules that turn bad
 //! input into those errors ([`extract`]), a request id and span on every request with its
 //! metrics ([`request`]), liveness and readiness probes ([`health`]), one metrics registry
-//! ([`metrics`]), signal handling ([`shutdown`]) and a started server with its background
-//! tasks ([`Running`]).
+//! ([`metrics`]), signal handling ([`shutdown`]), refusing new work while Redis is nearly full
+//! ([`storage`]) and a started server with its background tasks ([`Running`]).
 //!
 //! A service puts one [`Edge`] in its app data, wraps its `App` in [`request::middleware`]
 //! and calls [`configure`]; it adds only its own routes and its own error enum, mapped to a
@@ -21,6 +21,7 @@ pub mod request;
 pub mod request_id;
 pub mod running;
 pub mod shutdown;
+pub mod storage;
 
 pub use caller::Caller;
 pub use error::{EdgeError, ErrorBody, ErrorCode, ErrorDetail, Problem};
@@ -28,6 +29,7 @@ pub use health::Readiness;
 pub use metrics::Metrics;
 pub use request_id::RequestId;
 pub use running::{listen, Running};
+pub use storage::{HighWater, StorageGuard, StorageRoom};
 
 use actix_web::web;
 use futures_util::future::BoxFuture;
@@ -43,6 +45,9 @@ pub struct Edge {
     pub readiness: Readiness,
     /// The keys [`Caller`] verifies tokens with; a service without users (the grader) has none.
     pub tokens: Option<TokenKeys>,
+    /// Whether Redis has room for new work ([`StorageRoom`]); a service without one never
+    /// refuses for it.
+    pub storage: Option<Arc<StorageGuard>>,
     before_scrape: Option<ScrapeHook>,
 }
 
@@ -52,6 +57,7 @@ impl Edge {
             metrics,
             readiness,
             tokens: None,
+            storage: None,
             before_scrape: None,
         }
     }
@@ -59,6 +65,12 @@ impl Edge {
     /// Verifies callers' tokens with `tokens`.
     pub fn with_tokens(mut self, tokens: TokenKeys) -> Self {
         self.tokens = Some(tokens);
+        self
+    }
+
+    /// Refuses new work with 503 `storage_full` while `guard` finds Redis nearly full.
+    pub fn with_storage_guard(mut self, guard: StorageGuard) -> Self {
+        self.storage = Some(Arc::new(guard));
         self
     }
 

@@ -78,7 +78,7 @@ use crate::state::{AppState, WorkerRedis};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use contracts::Keys;
-use http_edge::{Edge, Readiness, Running};
+use http_edge::{Edge, Readiness, Running, StorageGuard};
 use secrecy::ExposeSecret;
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -143,7 +143,11 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, H
                 .with_postgres(db.clone())
                 .with_redis(redis.clone()),
         )
-        .with_tokens(tokens.clone()),
+        .with_tokens(tokens.clone())
+        .with_storage_guard(StorageGuard::new(
+            redis.clone(),
+            settings.redis_memory_high_water,
+        )),
     );
     let state = web::Data::new(AppState {
         registry,

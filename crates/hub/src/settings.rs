@@ -1,6 +1,7 @@
 //! The hub's settings: built-in defaults, then `HUB__CONFIG_FILE`, `HUB__*` variables and
 //! Docker secrets (`redis_url`, `database_url`, `jwt_secret`).
 
+use http_edge::HighWater;
 use serde::Deserialize;
 use settings::{SecretString, SettingsError};
 use std::time::Duration;
@@ -24,6 +25,7 @@ max_archive_bytes = 10485760
 max_archive_entries = 500
 max_file_bytes = 1048576
 max_template_bytes = 20971520
+redis_memory_high_water = 0.9
 "#;
 
 /// Everything the hub needs to start.
@@ -67,6 +69,9 @@ pub struct Settings {
     pub max_file_bytes: usize,
     /// Largest sum of a template's unpacked files, in bytes.
     pub max_template_bytes: usize,
+    /// Above this fraction of Redis's `maxmemory`, new document sockets get 503
+    /// `storage_full` before the upgrade.
+    pub redis_memory_high_water: HighWater,
 }
 
 impl Settings {

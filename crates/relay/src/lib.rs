@@ -16,7 +16,9 @@
 //! of that user, in stream order (deduplicate on `id`; hand the last one back as
 //! `last_event_id` when reconnecting). If the missed events cannot be replayed it sends
 //! `{"type":"resync","reason":"history trimmed"}` (or `"unknown event id"`, `"too far
-//! behind"`): fetch `GET /api/assignments/{id}/submissions` from the api, live events follow.
+//! behind"` past `resume_max_entries` or `resume_max_bytes`, `"history too slow to read"` past
+//! `resume_max_ms`): fetch `GET /api/assignments/{id}/submissions` from the api, live events
+//! follow.
 //! Every `heartbeat_interval_ms` it sends `{"type":"ping"}`; answer `{"type":"pong"}`. Any
 //! client frame counts as a sign of life; `{"type":"ping"}` from the client gets a `pong`, and
 //! WebSocket pings are answered too.
@@ -37,7 +39,7 @@
 //! | 4002 | invalid token | bad signature, algorithm or claims, garbage |
 //! | 4003 | token expired | at `auth`, or when it expires on an open socket |
 //! | 4004 | no message from the client for … | nothing received for `idle_timeout_ms` |
-//! | 4008 | too slow: the send buffer is full | the socket's queue (`send_buffer_messages` or `send_buffer_bytes`) filled, or a write stalled for `idle_timeout_ms` |
+//! | 4008 | too slow: the send buffer is full | the socket's queue (`send_buffer_messages` or `send_buffer_bytes`) filled and the socket then took less than a queue's worth within `send_buffer_grace_ms`, or a write stalled for `idle_timeout_ms` |
 //! | 4009 | too many connections for this user | over `max_connections_per_user` on this relay |
 //!
 //! Clients should reconnect with backoff after any code but 4001–4003 (get a new token
@@ -105,8 +107,7 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, R
     let metrics = Metrics::new(&series);
     let fanout = Arc::new(Fanout::new(
         Limits {
-            messages: settings.send_buffer_messages,
-            bytes: settings.send_buffer_bytes,
+            queue: settings.queue_limits(),
             per_user: settings.max_connections_per_user,
         },
         metrics.clone(),
@@ -154,7 +155,7 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, R
             heartbeat_interval: settings.heartbeat_interval(),
             idle_timeout: settings.idle_timeout(),
             max_frame_bytes: settings.max_frame_bytes,
-            resume_max_entries: settings.resume_max_entries,
+            resume: settings.resume_limits(),
         },
     });
     let stalled_after = settings.idle_timeout();

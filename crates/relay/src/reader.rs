@@ -1,6 +1,8 @@
 //! The one reader of the `results` stream in this process. Every relay replica reads the whole
 //! stream (no consumer group: each replica must see every event, since any of them may hold the
-//! user's socket) and hands each event to the [`Fanout`]. No socket has a Redis connection.
+//! user's socket) and hands each event to the [`Fanout`], one at a time and in order: a burst
+//! read after falling behind reaches each socket at that socket's pace (the fan-out waits for
+//! a full queue while its socket keeps up). No socket has a Redis connection.
 //!
 //! It starts at the stream's newest entry (sockets that want older events ask for them with
 //! `last_event_id`) and then always reads after the last id it saw, so a slow round or a Redis
@@ -102,7 +104,7 @@ impl Reader {
             self.metrics.events_read.inc();
             match RelayedEvent::from_delivery(delivery) {
                 Ok(event) => {
-                    self.fanout.publish(&Arc::new(event));
+                    self.fanout.publish(&Arc::new(event)).await;
                 }
                 Err(skip) => {
                     self.metrics

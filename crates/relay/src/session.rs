@@ -30,8 +30,6 @@ use tracing::Instrument;
 
 /// How long the close frame may take to get into a congested socket before it is dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(10);
-/// How long reading the missed events may take.
-const RESUME_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves one upgraded socket until it closes.
 pub async fn run(
@@ -94,7 +92,7 @@ struct Socket {
     state: Arc<AppState>,
     session: actix_ws::Session,
     messages: AggregatedMessageStream,
-    /// Cancelled by the fan-out when this socket's buffer fills (never, before `auth`).
+    /// Cancelled by the fan-out when this socket falls too far behind (never, before `auth`).
     slow: CancellationToken,
     /// Moved forward by every frame from the client.
     idle_deadline: Instant,
@@ -157,25 +155,18 @@ impl Socket {
     /// Sends the user's events after `after`, or `resync`; returns the last entry covered.
     async fn replay(&mut self, user: UserId, after: EntryId) -> Result<Option<EntryId>, Close> {
         let state = self.state.clone();
-        let found = timeout(
-            RESUME_TIMEOUT,
-            resume::missed_events(
-                &state.streams,
-                &state.keys.results(),
-                user,
-                after,
-                state.sessions.resume_max_entries,
-            ),
+        let found = resume::missed_events(
+            &state.streams,
+            &state.keys.results(),
+            user,
+            after,
+            state.sessions.resume,
         )
         .await;
         let resume = match found {
-            Ok(Ok(resume)) => resume,
-            Ok(Err(error)) => {
+            Ok(resume) => resume,
+            Err(error) => {
                 tracing::warn!(%error, "cannot read missed events");
-                return Err(Close::TryAgainLater);
-            }
-            Err(_) => {
-                tracing::warn!("reading missed events timed out");
                 return Err(Close::TryAgainLater);
             }
         };

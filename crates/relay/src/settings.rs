@@ -1,6 +1,8 @@
 //! The relay's settings: built-in defaults, then `RELAY__CONFIG_FILE`, `RELAY__*` variables and
 //! Docker secrets (`redis_url`, `jwt_secret`).
 
+use crate::fanout::QueueLimits;
+use crate::resume::ScanLimits;
 use serde::Deserialize;
 use settings::{SecretString, SettingsError};
 use std::time::Duration;
@@ -15,9 +17,12 @@ heartbeat_interval_ms = 25000
 idle_timeout_ms = 60000
 send_buffer_messages = 1024
 send_buffer_bytes = 1048576
+send_buffer_grace_ms = 500
 max_frame_bytes = 4096
 max_connections_per_user = 20
 resume_max_entries = 10000
+resume_max_bytes = 8388608
+resume_max_ms = 2000
 "#;
 
 /// Everything the relay needs to start.
@@ -42,12 +47,19 @@ pub struct Settings {
     pub send_buffer_messages: usize,
     /// Bytes of events queued for one socket before it counts as too slow (4008).
     pub send_buffer_bytes: usize,
+    /// Once a socket's queue is full, the reader waits for room as long as the socket takes a
+    /// queue's worth (or empties it) within this many milliseconds; otherwise it closes (4008).
+    pub send_buffer_grace_ms: u64,
     /// Largest client message, in bytes (1009 beyond).
     pub max_frame_bytes: usize,
     /// Open sockets one user may hold on one relay (4009 beyond).
     pub max_connections_per_user: usize,
     /// A resume that would scan more stream entries than this gets `resync` instead.
     pub resume_max_entries: usize,
+    /// A resume that would read more payload bytes than this gets `resync` instead.
+    pub resume_max_bytes: usize,
+    /// A resume whose reads take longer than this gets `resync` instead.
+    pub resume_max_ms: u64,
 }
 
 impl Settings {
@@ -66,7 +78,9 @@ impl Settings {
             ("idle_timeout_ms", self.idle_timeout_ms),
             ("send_buffer_messages", self.send_buffer_messages as u64),
             ("send_buffer_bytes", self.send_buffer_bytes as u64),
+            ("send_buffer_grace_ms", self.send_buffer_grace_ms),
             ("max_frame_bytes", self.max_frame_bytes as u64),
+            ("resume_max_ms", self.resume_max_ms),
             (
                 "max_connections_per_user",
                 self.max_connections_per_user as u64,
@@ -91,6 +105,24 @@ impl Settings {
 
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_millis(self.idle_timeout_ms)
+    }
+
+    /// How much one socket may have queued, and how long the reader waits for room.
+    pub fn queue_limits(&self) -> QueueLimits {
+        QueueLimits {
+            messages: self.send_buffer_messages,
+            bytes: self.send_buffer_bytes,
+            grace: Duration::from_millis(self.send_buffer_grace_ms),
+        }
+    }
+
+    /// How much history one resume may scan.
+    pub fn resume_limits(&self) -> ScanLimits {
+        ScanLimits {
+            entries: self.resume_max_entries,
+            bytes: self.resume_max_bytes,
+            time: Duration::from_millis(self.resume_max_ms),
+        }
     }
 }
 

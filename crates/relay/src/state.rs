@@ -4,6 +4,7 @@
 use crate::fanout::Fanout;
 use crate::metrics::Metrics;
 use crate::reader::ReaderHealth;
+use crate::resume::ScanLimits;
 use contracts::{Keys, Streams};
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,5 +31,6 @@ pub struct SessionConfig {
     pub heartbeat_interval: Duration,
     pub idle_timeout: Duration,
     pub max_frame_bytes: usize,
-    pub resume_max_entries: usize,
+    /// How much history one resume may scan.
+    pub resume: ScanLimits,
 }

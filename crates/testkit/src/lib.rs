@@ -20,7 +20,7 @@ pub mod stack;
 
 pub use database::ScratchDatabase;
 pub use keys::ScratchPrefix;
-pub use redis_server::RedisServer;
+pub use redis_server::{Filler, RedisServer};
 pub use scratch::Scratch;
 pub use spawn::Service;
 pub use stack::Stack;

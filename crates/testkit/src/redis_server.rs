@@ -38,6 +38,42 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// Gives Redis a memory limit `headroom` bytes above what it uses now, then stores filler
+    /// until it uses more than `fraction` of that limit (never reaching it, so writes still
+    /// work). [`Filler::remove`] frees the memory again.
+    pub fn fill(&self, headroom: u64, fraction: f64) -> Filler {
+        let mut conn = self.connection();
+        let used = used_memory(&mut conn);
+        let limit = used + headroom;
+        let () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("maxmemory")
+            .arg(limit)
+            .query(&mut conn)
+            .expect("CONFIG SET maxmemory");
+        let chunk = vec![b'f'; 64 * 1024];
+        let mut keys = Vec::new();
+        while (used_memory(&mut conn) as f64) <= limit as f64 * fraction {
+            let key = format!("testkit:filler:{}", keys.len());
+            let () = redis::cmd("SET")
+                .arg(&key)
+                .arg(&chunk)
+                .query(&mut conn)
+                .expect("room for filler below the limit");
+            keys.push(key);
+        }
+        Filler {
+            url: self.url(),
+            keys,
+        }
+    }
+
+    fn connection(&self) -> redis::Connection {
+        redis::Client::open(self.url())
+            .and_then(|client| client.get_connection())
+            .expect("a connection to the test's redis-server")
+    }
+
     fn wait_until_answering(&self) {
         let deadline = Instant::now() + crate::WAIT;
         loop {
@@ -59,4 +95,35 @@ impl Drop for RedisServer {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// What [`RedisServer::fill`] stored.
+pub struct Filler {
+    url: String,
+    keys: Vec<String>,
+}
+
+impl Filler {
+    /// Deletes the filler.
+    pub fn remove(self) {
+        let mut conn = redis::Client::open(self.url)
+            .and_then(|client| client.get_connection())
+            .expect("a connection to the test's redis-server");
+        let _: u64 = redis::cmd("DEL")
+            .arg(&self.keys)
+            .query(&mut conn)
+            .expect("DEL the filler");
+    }
+}
+
+/// `used_memory` of `INFO memory`.
+fn used_memory(conn: &mut redis::Connection) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("memory")
+        .query(conn)
+        .expect("INFO memory");
+    info.lines()
+        .find_map(|line| line.trim_end().strip_prefix("used_memory:"))
+        .and_then(|value| value.parse().ok())
+        .expect("INFO memory has used_memory")
 }

@@ -12,6 +12,7 @@ use actix_web::{web, HttpResponse};
 use contracts::keys::GRADERS_GROUP;
 use contracts::{cancellation, AssignmentId, SubmissionId, SubmissionJob, MESSAGE_VERSION};
 use db::models::NewSubmission;
+use http_edge::StorageRoom;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -34,10 +35,11 @@ pub struct SubmissionRequest {
     responses((status = 202, body = SubmissionView), (status = 404, body = ErrorBody),
               (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
               (status = 429, body = ErrorBody, description = "too many of the caller's submissions wait for a verdict"),
-              (status = 503, body = ErrorBody)))]
+              (status = 503, body = ErrorBody, description = "the grading queue is full (`queue_full`), Redis is nearly full (`storage_full`) or a backing service is down")))]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
+    _room: StorageRoom,
     path: web::Path<i64>,
     body: web::Json<SubmissionRequest>,
 ) -> Result<HttpResponse, ApiError> {

@@ -22,7 +22,17 @@ impl TestApp {
     /// Starts an api after `adjust` has changed its settings.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> Self {
         testkit::init_tracing();
-        let scratch = Scratch::new("api").await;
+        Self::started(Scratch::new("api").await, adjust).await
+    }
+
+    /// Starts an api with the test defaults on the Redis at `redis_url` (a test's own
+    /// `testkit::RedisServer`).
+    pub async fn on_redis(redis_url: &str) -> Self {
+        testkit::init_tracing();
+        Self::started(Scratch::on_redis("api", redis_url).await, |_| {}).await
+    }
+
+    async fn started(scratch: Scratch, adjust: impl FnOnce(&mut Settings)) -> Self {
         let api = spawn::api(&scratch, adjust).await;
         Self {
             api,

@@ -7,6 +7,7 @@
 //! - [`flows`]: the student and teacher flows, with grader events injected on the stream;
 //! - [`roles`]: no self-made teachers, the operator's command, co-teachers, publishing, bounds;
 //! - [`openapi_fuzz`]: Schemathesis fuzzes the api from its own OpenAPI document;
+//! - [`storage`]: a nearly full Redis makes the api refuse new work, then take it again;
 //! - [`browser`]: the web UI in headless Chromium against the whole stack.
 //!
 //! [`app`] starts the api and holds the HTTP client helpers the first three share.
@@ -17,3 +18,4 @@ mod browser;
 mod flows;
 mod openapi_fuzz;
 mod roles;
+mod storage;

@@ -18,7 +18,11 @@
 //!   handled): one that still fails then, one whose handler never finished that often, one
 //!   that cannot be decoded, and one a handler gives up on go to the dead-letter
 //!   stream `<stream>:dead` ([`TypedStream::dead_letters`]) and are acknowledged. Nothing is
-//!   dropped silently, and a failing entry never holds up the ones behind it.
+//!   dropped silently, and a failing entry never holds up the ones behind it;
+//! - every [`Options::trim_every`] it trims the stream to what some group still needs plus
+//!   [`Options::retention`], and the dead-letter stream to its newest
+//!   [`Options::dead_letters_kept`] entries ([`trim`]), so finished work does not pile up in a
+//!   Redis that never evicts.
 //!
 //! Delivery is at least once: a handler may see an entry again (after a crash, or when an
 //! acknowledgement is lost), so handlers are idempotent. [`Consumer::run`] runs until its
@@ -29,6 +33,9 @@ mod delivery;
 mod run;
 #[cfg(test)]
 mod tests;
+pub mod trim;
+
+pub use trim::{Retention, Trimmed};
 
 use crate::streams::{Delivery, StreamError, Streams, TypedStream};
 use run::Run;
@@ -61,11 +68,17 @@ pub struct Options {
     /// The first pause after a failure of Redis or of a handler's backing service; it doubles
     /// with every further failure, up to 30 s.
     pub backoff: Duration,
+    /// Acknowledged history the stream keeps for readers outside any group.
+    pub retention: Retention,
+    /// Entries the dead-letter stream keeps (the newest).
+    pub dead_letters_kept: usize,
+    /// How often the stream and its dead letters are trimmed.
+    pub trim_every: Duration,
 }
 
 impl Options {
     /// One slot, 5 deliveries, 30 s claim idle time, 1 s reads and pauses; from the start of
-    /// the stream.
+    /// the stream; no history kept, 1000 dead letters, trimmed every second.
     pub fn new(group: impl Into<String>, consumer: impl Into<String>) -> Self {
         Self {
             group: group.into(),
@@ -76,6 +89,9 @@ impl Options {
             claim_idle: Duration::from_secs(30),
             read_block: Duration::from_secs(1),
             backoff: Duration::from_secs(1),
+            retention: Retention::NONE,
+            dead_letters_kept: 1000,
+            trim_every: Duration::from_secs(1),
         }
     }
 
@@ -238,13 +254,51 @@ impl<M: DeserializeOwned + Send + Sync + 'static> Consumer<M> {
         &self.inner.options
     }
 
-    /// Consumes until `shutdown` is cancelled, then stops reading, waits for the messages in
-    /// flight and returns. Redis failures are logged and retried, never returned.
+    /// Consumes (and trims) until `shutdown` is cancelled, then stops reading, waits for the
+    /// messages in flight and returns. Redis failures are logged and retried, never returned.
     pub async fn run<H: Handler<M>>(&self, handler: Arc<H>, shutdown: CancellationToken) -> Tally {
         let span = self.span();
         let mut run = Run::new(self.clone(), handler, false);
-        run.consume(&shutdown).instrument(span).await;
+        let consuming = run.consume(&shutdown);
+        let trimming = self.keep_trimmed(&shutdown);
+        async { tokio::join!(consuming, trimming) }
+            .instrument(span)
+            .await;
         run.tally
+    }
+
+    /// Trims the stream and its dead letters once (see [`trim`]).
+    pub async fn trim(&self) -> Result<Trimmed, StreamError> {
+        let inner = &self.inner;
+        let options = &inner.options;
+        trim::trim(
+            &inner.streams,
+            &inner.stream,
+            options.retention,
+            options.dead_letters_kept,
+        )
+        .await
+    }
+
+    /// Trims every [`Options::trim_every`] until `shutdown` is cancelled. A failure waits for
+    /// the next round: the consumer's own reads report Redis's trouble.
+    async fn keep_trimmed(&self, shutdown: &CancellationToken) {
+        let every = self.inner.options.trim_every;
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                () = shutdown.cancelled() => return,
+            }
+            match self.trim().await {
+                Ok(trimmed) if trimmed != Trimmed::default() => {
+                    tracing::debug!(?trimmed, "trimmed finished entries");
+                }
+                Ok(_) => {}
+                Err(error) => tracing::debug!(%error, "trimming failed; trying again later"),
+            }
+        }
     }
 
     /// Handles everything there is now: new entries, and pending ones whose claim idle time

@@ -9,7 +9,7 @@ use crate::state::{AppState, Target, WorkerRedis};
 use actix_web::{web, HttpRequest, HttpResponse};
 use contracts::{FileId, ProjectId};
 use http_edge::caller::bearer;
-use http_edge::{EdgeError, ErrorBody};
+use http_edge::{EdgeError, ErrorBody, StorageRoom};
 use serde::Deserialize;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
@@ -94,6 +94,8 @@ pub struct TokenQuery {
             description = "not a WebSocket handshake, e.g. a plain GET (`not_websocket`), or a \
                            malformed query string (`bad_request`)"),
         (status = 404, body = ErrorBody, description = "an id is not a whole number ≥ 1"),
+        (status = 503, body = ErrorBody,
+            description = "Redis is nearly full (`storage_full`): no new socket until it has room"),
     ))]
 pub async fn upgrade(
     req: HttpRequest,
@@ -102,6 +104,7 @@ pub async fn upgrade(
     redis: web::Data<WorkerRedis>,
     path: web::Path<(i64, i64)>,
     query: web::Query<TokenQuery>,
+    _room: StorageRoom,
 ) -> Result<HttpResponse, HubError> {
     // Checked before the upgrade: no id below 1 exists, and the document says so.
     if path.0 < 1 || path.1 < 1 {

@@ -1,11 +1,13 @@
 //! Who may open a document socket, and what a read-only user can do: every refusal is a close
-//! code with a reason, or the y-protocols permission-denied message.
+//! code with a reason, or the y-protocols permission-denied message; while Redis is nearly
+//! full, no new socket is opened at all (503 before the upgrade).
 
-use crate::classroom::start_hubs;
+use crate::classroom::{start_hubs, Classroom, Store};
 use crate::http::Hub;
 use crate::yclient::YClient;
-use testkit::WAIT;
-use tokio_tungstenite::tungstenite::Message as Frame;
+use http_edge::storage::READING_TTL;
+use testkit::{spawn, RedisServer, Scratch, WAIT};
+use tokio_tungstenite::tungstenite::{self, Message as Frame};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_only_user_sees_edits_but_cannot_change_anything() {
@@ -124,4 +126,35 @@ async fn a_user_over_the_socket_limit_is_closed_with_4009() {
     assert!(second.pump_until(WAIT, |c| c.text() == "1").await);
     let mut third = YClient::connect(&url).await;
     assert_eq!(third.closed_with(WAIT).await.0, 4009);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nearly_full_redis_refuses_new_sockets_before_the_upgrade_until_memory_frees() {
+    let redis = RedisServer::start();
+    let scratch = Scratch::on_redis("hub", &redis.url()).await;
+    let store = Store::of(&scratch);
+    let hub = spawn::hub(&scratch, |s| s.sync_quiet_ms = 50).await;
+    let class = Classroom::new(&store, &hub).await;
+    let url = hub.doc_url(class.project, class.file, &class.owner.1);
+
+    // Above the hub's high water (0.9 of maxmemory), below the limit itself.
+    let filler = redis.fill(8 * 1024 * 1024, 0.95);
+    tokio::time::sleep(READING_TTL).await;
+    match tokio_tungstenite::connect_async(&url).await {
+        Err(tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 503);
+            assert!(response.headers().contains_key("retry-after"));
+            let body: serde_json::Value =
+                serde_json::from_slice(response.body().as_deref().unwrap_or_default()).unwrap();
+            assert_eq!(body["error"]["code"], "storage_full", "{body}");
+        }
+        Err(other) => panic!("expected an HTTP 503, got {other}"),
+        Ok(_) => panic!("the socket was upgraded though Redis is nearly full"),
+    }
+
+    filler.remove();
+    tokio::time::sleep(READING_TTL).await;
+    let mut owner = YClient::connect(&url).await;
+    owner.append("print(1)").await;
+    store.wait_for_stored_text(class.file, "print(1)").await;
 }

@@ -82,6 +82,7 @@ fn environment(settings: &Settings) -> Vec<(String, String)> {
         max_archive_entries,
         max_file_bytes,
         max_template_bytes,
+        redis_memory_high_water,
     } = settings;
     [
         ("listen", listen.clone()),
@@ -107,6 +108,10 @@ fn environment(settings: &Settings) -> Vec<(String, String)> {
         ("max_archive_entries", max_archive_entries.to_string()),
         ("max_file_bytes", max_file_bytes.to_string()),
         ("max_template_bytes", max_template_bytes.to_string()),
+        (
+            "redis_memory_high_water",
+            redis_memory_high_water.fraction().to_string(),
+        ),
     ]
     .into_iter()
     .map(|(key, value)| (format!("HUB__{}", key.to_uppercase()), value))

@@ -10,11 +10,10 @@ use testkit::{spawn, Scratch, WAIT};
 async fn a_slow_client_is_closed_while_a_fast_tab_of_the_same_user_keeps_up() {
     let scratch = Scratch::redis_only("relay");
     let results = Results::of(&scratch);
-    // The reader hands a whole batch read from Redis to the sockets at once, so the byte budget
-    // is also the burst a fast tab must absorb when the reader falls behind on a busy machine:
-    // 64 events of 16 KiB here (with 16, a loaded CI box closed the fast tab too).
+    // 16 events of 16 KiB. When the reader falls behind on a busy machine it hands a burst of
+    // far more at once; the fast tab must still keep its socket.
     let relay = spawn::relay(&scratch, |s| {
-        s.send_buffer_bytes = 1024 * 1024;
+        s.send_buffer_bytes = 256 * 1024;
         s.send_buffer_messages = 1024;
     })
     .await;

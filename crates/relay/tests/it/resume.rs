@@ -1,7 +1,9 @@
 //! Reconnecting: a socket that names the last event it saw gets exactly what it missed, then
 //! live events, with no gap and no duplicate; when history is gone it is told to resync.
 
-use crate::support::{connect, connect_as, grading, submissions, token, Publisher, Results};
+use crate::support::{
+    connect, connect_as, graded, grading, submissions, token, Publisher, Results,
+};
 use serde_json::json;
 use std::time::Duration;
 use testkit::{spawn, Scratch};
@@ -116,6 +118,56 @@ async fn a_resume_too_far_behind_gets_resync() {
         client.next_payload().await,
         json!({"type": "resync", "reason": "too far behind"})
     );
+}
+
+#[tokio::test]
+async fn a_resume_that_would_read_too_many_bytes_gets_resync() {
+    let scratch = Scratch::redis_only("relay");
+    let results = Results::of(&scratch);
+    // Few entries, but large ones: the entry bound alone would let this scan run.
+    let relay = spawn::relay(&scratch, |s| s.resume_max_bytes = 16 * 1024).await;
+    let first = results.publish(&grading(1, 0)).await;
+    for submission in 1..=5 {
+        results.publish(&graded(2, submission, 8 * 1024)).await;
+    }
+    results.publish(&grading(1, 6)).await;
+    let mut client = connect(&relay).await;
+    client.auth(&token(&scratch, 1), Some(&first)).await;
+    assert_eq!(
+        client.next_payload().await,
+        json!({"type": "resync", "reason": "too far behind"})
+    );
+
+    // Under the budget, the same history replays.
+    let roomy = spawn::relay(&scratch, |s| s.resume_max_bytes = 1024 * 1024).await;
+    let mut client = connect(&roomy).await;
+    client.auth(&token(&scratch, 1), Some(&first)).await;
+    assert_eq!(submissions(&client.events(1).await), [6]);
+}
+
+#[tokio::test]
+async fn a_resume_that_takes_too_long_gets_resync_then_live_events() {
+    let scratch = Scratch::redis_only("relay");
+    let results = Results::of(&scratch);
+    // Thousands of entries take many reads; none may take the scan past a millisecond.
+    let relay = spawn::relay(&scratch, |s| s.resume_max_ms = 1).await;
+    let first = results.publish(&grading(1, 0)).await;
+    let others: Vec<_> = (1..=3000).map(|n| grading(2, n)).collect();
+    results.publish_all(&others).await;
+    let mut client = connect(&relay).await;
+    client.auth(&token(&scratch, 1), Some(&first)).await;
+    assert_eq!(
+        client.next_payload().await,
+        json!({"type": "resync", "reason": "history too slow to read"})
+    );
+    assert_eq!(
+        relay
+            .metric(r#"relay_resyncs_total{reason="too_slow"}"#)
+            .await,
+        1.0
+    );
+    results.publish(&grading(1, 3001)).await;
+    assert_eq!(submissions(&client.events(1).await), [3001]);
 }
 
 #[tokio::test]

@@ -39,6 +39,21 @@ impl Results {
         self.streams.publish(&self.stream, event).await.unwrap()
     }
 
+    /// Adds `events` in one round trip.
+    pub async fn publish_all(&self, events: &[ResultEvent]) {
+        let mut pipe = deadpool_redis::redis::pipe();
+        for event in events {
+            pipe.cmd("XADD")
+                .arg(self.stream.name())
+                .arg("*")
+                .arg("payload")
+                .arg(serde_json::to_string(event).unwrap())
+                .ignore();
+        }
+        let mut conn = self.streams.pool().get().await.unwrap();
+        let () = pipe.query_async(&mut conn).await.unwrap();
+    }
+
     /// Trims the stream to its newest `keep` entries, exactly.
     pub async fn trim(&self, keep: usize) {
         let mut conn = self.streams.pool().get().await.unwrap();

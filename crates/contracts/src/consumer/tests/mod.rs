@@ -530,3 +530,5 @@ async fn an_unreachable_redis_is_retried_until_shutdown_and_ends_a_drain() {
         .unwrap();
     assert_eq!(tally, Tally::default());
 }
+
+mod trimming;
