@@ -181,6 +181,16 @@ impl Stream for OutboxBody {
     }
 }
 
+impl Drop for OutboxBody {
+    /// The connection is gone: nothing queued will be sent, and nothing more is taken.
+    fn drop(&mut self) {
+        let mut queue = lock(&self.shared.queue);
+        queue.ended = true;
+        queue.frames.clear();
+        queue.bytes = 0;
+    }
+}
+
 fn payload_size(message: &Message) -> usize {
     match message {
         Message::Binary(bytes) | Message::Ping(bytes) | Message::Pong(bytes) => bytes.len(),
@@ -245,6 +255,15 @@ mod tests {
         assert_eq!(close[0], 0x88, "FIN + close opcode");
         assert_eq!(&close[2..4], &4008u16.to_be_bytes());
         assert!(body.next().await.is_none());
+        assert_eq!(outbox.binary(frame(1)), Err(Refused::Closed));
+    }
+
+    #[tokio::test]
+    async fn nothing_is_queued_once_the_connection_dropped_the_body() {
+        let (outbox, body) = outbox(100, 100);
+        outbox.binary(frame(10)).unwrap();
+        drop(body);
+        assert_eq!(outbox.queued_bytes(), 0);
         assert_eq!(outbox.binary(frame(1)), Err(Refused::Closed));
     }
 

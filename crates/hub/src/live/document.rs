@@ -233,8 +233,19 @@ impl LiveDocument {
         Ok(())
     }
 
-    /// Applies an update from a client or another replica. Returns `false` for an update that
-    /// adds nothing the document did not have (pycrdt echoes every update back, for example).
+    /// Applies an update read from the log (another replica's, or a replay while loading); no
+    /// room was reserved for it, so its size is counted here.
+    pub fn apply_logged(&self, bytes: &[u8]) -> Result<bool, UpdateRejected> {
+        let applied = self.apply_update(bytes)?;
+        if applied {
+            lock(&self.state).size.since += bytes.len();
+        }
+        Ok(applied)
+    }
+
+    /// Applies an update from a client, for which [`Self::reserve`] made room. Returns `false`
+    /// for an update that adds nothing the document did not have (pycrdt echoes every update
+    /// back, for example).
     pub fn apply_update(&self, bytes: &[u8]) -> Result<bool, UpdateRejected> {
         let update = Update::decode_v1(bytes)?;
         if update.is_empty() {
@@ -244,7 +255,6 @@ impl LiveDocument {
         if !apply_decoded(&state.doc, update)? {
             return Ok(false);
         }
-        state.size.since += bytes.len();
         state.generation += 1;
         let now = Instant::now();
         let generation = state.generation;

@@ -147,7 +147,7 @@ impl Follower {
             }
             // Applied and sent to the local sockets when it arrived here.
             _ if local => {}
-            Change::Update(update) => match document.apply_update(&update) {
+            Change::Update(update) => match document.apply_logged(&update) {
                 Ok(true) => {
                     let frame = encode(&Message::Sync(SyncMessage::Update(update)));
                     document.broadcast(&frame, None);

@@ -147,7 +147,7 @@ impl Registry {
             for entry in &entries {
                 match &entry.change {
                     Change::Update(update) => {
-                        if let Err(error) = document.apply_update(update) {
+                        if let Err(error) = document.apply_logged(update) {
                             tracing::warn!(%file, id = %entry.id, %error, "skipping bad log entry");
                         }
                     }

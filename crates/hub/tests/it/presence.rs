@@ -98,6 +98,17 @@ async fn presence_travels_between_replicas_without_entering_the_document_log() {
         "presence in the log: {changes:?}"
     );
 
+    // A client whose socket just closes, without saying it leaves: its presence goes too.
+    let url = first.doc_url(class.project, class.file, &class.owner.1);
+    let mut cy = YClient::connect(&url).await;
+    cy.announce(77, 1, r#"{"user":{"name":"cy"}}"#).await;
+    assert!(ben.wait_presence(&["ana", "ben", "cy"], WAIT).await);
+    drop(cy);
+    assert!(
+        ben.wait_presence(&["ana", "ben"], WAIT).await,
+        "cy stayed present"
+    );
+
     // Ana leaves: her presence goes from the other replica too.
     ana.quit().await;
     assert!(
