@@ -1,7 +1,9 @@
 //! The entries of a live document's log (`Keys::hub_document`), the Redis stream every hub
-//! replica appends a document's edits and presence to and follows for the others'. An entry
-//! carries the hub instance that wrote it, its kind and the y-protocols payload, as raw bytes
-//! (not JSON): the log is on the path of every keystroke.
+//! replica appends a document's edits to and follows for the others', and of its presence
+//! stream (`Keys::hub_presence`), which carries who is there between replicas and keeps only
+//! its latest entries: presence is never durable, so a replay of the log (for a late joiner or
+//! for Postgres) never holds it. An entry carries the hub instance that wrote it, its kind and
+//! the y-protocols payload, as raw bytes (not JSON): the log is on the path of every keystroke.
 //!
 //! Only the commands are built here; the hub sends them over its own connections, pipelined.
 
@@ -22,7 +24,8 @@ const WAKE: &str = "w";
 pub enum Change {
     /// A Yjs update (v1 encoding).
     Update(Vec<u8>),
-    /// An awareness update (y-protocols encoding).
+    /// An awareness update (y-protocols encoding), on the presence stream (hubs before it
+    /// existed put them in the log).
     Awareness(Vec<u8>),
     /// The file was deleted: everyone editing it is disconnected.
     Deleted,
@@ -87,6 +90,24 @@ pub fn append(key: &str, origin: &str, change: &Change) -> redis::Cmd {
         .arg(change.kind())
         .arg(BODY)
         .arg(change.body());
+    command
+}
+
+/// The `XADD` that publishes an awareness update made through hub instance `origin` on the
+/// presence stream `key`, which keeps only its latest `keep` entries.
+pub fn presence(key: &str, origin: &str, awareness: &[u8], keep: usize) -> redis::Cmd {
+    let mut command = redis::cmd("XADD");
+    command
+        .arg(key)
+        .arg("MAXLEN")
+        .arg(keep)
+        .arg("*")
+        .arg(ORIGIN)
+        .arg(origin)
+        .arg(KIND)
+        .arg(Change::Awareness(Vec::new()).kind())
+        .arg(BODY)
+        .arg(awareness);
     command
 }
 
@@ -194,6 +215,28 @@ mod tests {
         let reply = whole_log(&mut conn, &key).await;
         assert_eq!(reply.ids.len(), 2);
         assert_eq!(reply.ids.into_iter().filter_map(Entry::decode).count(), 0);
+        remove(&mut conn, &key).await;
+    }
+
+    #[tokio::test]
+    async fn a_presence_stream_keeps_only_its_latest_entries_and_reads_as_awareness() {
+        let mut conn = connection().await;
+        let key = scratch_key();
+        for n in 0..5u8 {
+            let _: String = presence(&key, "hub-a", &[n], 3)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+        }
+        let reply = whole_log(&mut conn, &key).await;
+        let changes: Vec<Change> = reply
+            .ids
+            .into_iter()
+            .filter_map(Entry::decode)
+            .map(|entry| entry.change)
+            .collect();
+        let expected: Vec<Change> = (2..5u8).map(|n| Change::Awareness(vec![n])).collect();
+        assert_eq!(changes, expected);
         remove(&mut conn, &key).await;
     }
 

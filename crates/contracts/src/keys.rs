@@ -8,7 +8,8 @@
 //! | `{p}{stream}:dead` ([`TypedStream::dead_letters`]) | stream of [`DeadLetter`](crate::messages::DeadLetter): entries the group gave up on (`{p}submissions:dead`, `{p}results:dead`), the newest kept | the stream's [`consumer`](crate::consumer) | operators |
 //! | `{p}cancelled:{submission}` | string, expires ([`cancellation`](crate::cancellation)) | api | grader |
 //! | `{p}cache:…` | strings (JSON), expire | api | api |
-//! | `{p}hub:doc:{file}` | stream: the update and awareness log of one live document ([`doclog`](crate::doclog)) | hub | hub |
+//! | `{p}hub:doc:{file}` | stream: the update log of one live document ([`doclog`](crate::doclog)) | hub | hub |
+//! | `{p}hub:presence:{file}` | stream: the latest presence (awareness) updates of one document, capped and expiring; never durable ([`doclog`](crate::doclog)) | hub | hub |
 //! | `{p}hub:wake:{instance}` | stream: wakes one hub's log follower when its documents change | hub | hub |
 
 use crate::messages::{ResultEvent, SubmissionJob};
@@ -74,9 +75,15 @@ impl Keys {
         format!("{}cache:progress:{user}:{course}", self.prefix)
     }
 
-    /// The update and awareness log of the live document of one file.
+    /// The update log of the live document of one file.
     pub fn hub_document(&self, file: FileId) -> String {
         format!("{}hub:doc:{file}", self.prefix)
+    }
+
+    /// The presence (awareness) updates of the live document of one file: a short stream
+    /// that expires, apart from the durable log.
+    pub fn hub_presence(&self, file: FileId) -> String {
+        format!("{}hub:presence:{file}", self.prefix)
     }
 
     /// Written to when one hub instance opens or closes a document, so that its blocked

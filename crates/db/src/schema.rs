@@ -107,7 +107,7 @@ diesel::table! {
         project_id -> Int8,
         path -> Text,
         directory -> Bool,
-        content -> Text,
+        content -> Bytea,
         document -> Nullable<Bytea>,
         synced_entry_ms -> Int8,
         synced_entry_seq -> Int8,

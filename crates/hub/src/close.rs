@@ -30,8 +30,10 @@ pub enum Close {
     NoSuchDocument,
     /// Nothing received (not even a pong) for the idle timeout.
     Idle,
-    /// The socket's send queue filled up.
+    /// The socket's send queue filled up (messages or bytes): the client does not read.
     TooSlow,
+    /// The client sent more than its rate (bytes per second) allows.
+    TooFast { per_second: u64, burst: u64 },
     /// The user has too many sockets open on this hub.
     TooManyConnections(usize),
     /// Redis or Postgres failed; reconnect later.
@@ -55,6 +57,7 @@ impl Close {
             Close::NoAccess => 4005,
             Close::NoSuchDocument => 4006,
             Close::TooSlow => 4008,
+            Close::TooFast { .. } => 4010,
             Close::TooManyConnections(_) => 4009,
         }
     }
@@ -75,6 +78,9 @@ impl Close {
             Close::NoAccess => "no access to this project".into(),
             Close::NoSuchDocument => "no such document in this project".into(),
             Close::TooSlow => "too slow: the send buffer is full".into(),
+            Close::TooFast { per_second, burst } => {
+                format!("too fast: over {per_second} bytes/s (burst {burst} bytes); reconnect")
+            }
             Close::TooManyConnections(limit) => {
                 format!("too many connections for this user (limit {limit})")
             }
@@ -99,7 +105,17 @@ impl Close {
             Close::NoAccess => "no_access",
             Close::NoSuchDocument => "no_such_document",
             Close::TooSlow => "too_slow",
+            Close::TooFast { .. } => "too_fast",
             Close::TooManyConnections(_) => "too_many_connections",
+        }
+    }
+
+    /// The budget this close enforces, as counted in `hub_budget_exceeded_total`.
+    pub fn budget(&self) -> Option<&'static str> {
+        match self {
+            Close::TooSlow => Some("send_buffer"),
+            Close::TooFast { .. } => Some("update_rate"),
+            _ => None,
         }
     }
 

@@ -14,9 +14,26 @@
 //! open ([`live::follower`]), so any number of replicas serve the same document. A background
 //! sync writes changed documents to Postgres once they have been quiet for `sync_quiet_ms`
 //! (at the latest `sync_max_delay_ms` after the first change) and trims log entries Postgres
-//! covers once they are `trim_after_ms` old. A document nobody has open on a hub for
-//! `unload_after_ms` leaves its memory, and its log leaves Redis once Postgres covers it.
-//! Opening a document reads Postgres, then the log after what Postgres covers.
+//! covers once they are `trim_after_ms` old; a sync Postgres refuses is retried with backoff
+//! (`sync_retry_min_ms` doubling up to `sync_retry_max_ms`) while the log keeps every edit. The
+//! text is stored as its UTF-8 bytes, so any character a client types (U+0000 too) is kept
+//! and read back exactly. A document nobody has open on a hub for `unload_after_ms` leaves its
+//! memory, and its log leaves Redis once Postgres covers it. Opening a document reads Postgres,
+//! then the log after what Postgres covers.
+//!
+//! Presence (awareness) is not in the log: it travels between replicas on a short stream per
+//! document (`{p}hub:presence:{file}`) that keeps the latest entries and expires, so nothing
+//! that replays the log (a late joiner, the sync) sees it ([`live::presence`]).
+//!
+//! # Budgets
+//!
+//! What one client can make the hub hold is bounded: a message (`max_message_bytes`, 1009), the
+//! frames queued for a socket ([`outbox`]: `send_buffer_messages` and `send_buffer_bytes`,
+//! 4008), what a socket may send ([`rate`]: `update_bytes_per_second` with a burst of
+//! `update_burst_bytes`, 4010), a document's encoded size (`max_document_bytes`: the update
+//! over it gets the permission-denied message and is neither applied nor logged), and presence
+//! (`max_awareness_states` per document, `max_awareness_bytes` per message, refused with the
+//! permission-denied message; swept after `awareness_timeout_ms` without renewal).
 //!
 //! # Access
 //!
@@ -24,7 +41,8 @@
 //! produce) or an `Authorization: Bearer` header. The owner of a project writes; the owner
 //! grants others `read` or `write`; the course's teachers read every project of the course.
 //! A read-only socket receives everything; its sync step 2 and update messages are dropped and
-//! answered with the y-protocols auth message "permission denied" and a reason.
+//! answered with the y-protocols auth message "permission denied" and a reason. Its presence is
+//! shown like anyone's.
 //!
 //! # Close codes (see [`close::Close`])
 //!
@@ -42,8 +60,9 @@
 //! | 4004 | nothing received for `idle_timeout_ms` (pongs count) |
 //! | 4005 | no access to the project |
 //! | 4006 | no such project or file, or the file was deleted |
-//! | 4008 | the socket's send queue (`send_buffer_messages`) filled |
+//! | 4008 | the socket's send queue (`send_buffer_messages` or `send_buffer_bytes`) filled |
 //! | 4009 | over `max_connections_per_user` sockets on this hub |
+//! | 4010 | the client sent more than `update_bytes_per_second` (burst `update_burst_bytes`) |
 //!
 //! One socket is one document, so the documents-per-connection limit is one by construction.
 //!
@@ -55,12 +74,15 @@
 //! `PUT|DELETE /hub/projects/{project}/members/{user}`; `/healthz`, `/readyz`, `/metrics`
 //! (`hub_open_documents`, `hub_connections`, `hub_updates_total{source}`,
 //! `hub_fanout_latency_seconds{source}`, `hub_sync_lag_seconds`, `hub_storage_errors_total`,
-//! `hub_sockets_closed_total{reason}`).
+//! `hub_sockets_closed_total{reason}`, `hub_budget_exceeded_total{budget}`,
+//! `hub_documents_sync_failing`).
 
 pub mod close;
 pub mod error;
 pub mod live;
 pub mod metrics;
+pub mod outbox;
+pub mod rate;
 pub mod routes;
 pub mod session;
 pub mod settings;
@@ -69,6 +91,7 @@ pub mod store;
 pub mod ydoc;
 
 use crate::error::HubError;
+use crate::live::document::Force;
 use crate::live::follower::Follower;
 use crate::live::log::DocumentLog;
 use crate::live::registry::{Registry, Timings};
@@ -121,14 +144,19 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, H
             sync_max_delay: Duration::from_millis(settings.sync_max_delay_ms),
             trim_after_ms: settings.trim_after_ms,
             unload_after: Duration::from_millis(settings.unload_after_ms),
+            sync_retry_min: Duration::from_millis(settings.sync_retry_min_ms),
+            sync_retry_max: Duration::from_millis(settings.sync_retry_max_ms),
+            presence_timeout: Duration::from_millis(settings.awareness_timeout_ms),
         },
     ));
+    let budgets = settings.budgets();
     let shutdown = CancellationToken::new();
     let follower = tokio::spawn(
         Follower {
             registry: registry.clone(),
             pool: redis.clone(),
             metrics: metrics.clone(),
+            presence: budgets.presence.clone(),
         }
         .run(shutdown.clone()),
     );
@@ -160,7 +188,7 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, H
         idle_timeout: settings.idle_timeout(),
         heartbeat_interval: settings.heartbeat_interval(),
         max_message_bytes: settings.max_message_bytes,
-        send_buffer_messages: settings.send_buffer_messages,
+        budgets,
         max_connections_per_user: settings.max_connections_per_user,
         sockets_per_user: Default::default(),
     });
@@ -195,8 +223,9 @@ async fn sync_in_background(registry: Arc<Registry>, shutdown: CancellationToken
             () = shutdown.cancelled() => break,
             _ = tick.tick() => {}
         }
-        registry.sync_due(false).await;
+        registry.sync_due(Force::No).await;
+        registry.sweep_presence();
         registry.unload_idle().await;
     }
-    registry.sync_due(true).await;
+    registry.sync_due(Force::Always).await;
 }

@@ -25,7 +25,20 @@ pub struct Metrics {
     pub storage_errors: IntCounterVec,
     /// Sockets closed, by reason (see [`crate::close::Close::label`]).
     pub sockets_closed: IntCounterVec,
+    /// Messages refused and sockets closed because they went over a budget, by budget.
+    pub budget_exceeded: IntCounterVec,
+    /// Loaded documents whose last sync to Postgres failed (retried with backoff).
+    pub documents_sync_failing: IntGauge,
 }
+
+/// The budgets of [`Metrics::budget_exceeded`], present from the start.
+pub const BUDGETS: [&str; 5] = [
+    "send_buffer",
+    "update_rate",
+    "document_size",
+    "awareness_states",
+    "awareness_bytes",
+];
 
 impl Metrics {
     pub fn new(registry: &http_edge::Metrics) -> Self {
@@ -58,11 +71,23 @@ impl Metrics {
                 "Sockets closed, by reason",
                 &["reason"],
             ),
+            budget_exceeded: registry.counter_vec(
+                "budget_exceeded_total",
+                "Messages refused or sockets closed for going over a budget, by budget",
+                &["budget"],
+            ),
+            documents_sync_failing: registry.gauge(
+                "documents_sync_failing",
+                "Loaded documents whose last sync to Postgres failed",
+            ),
         };
         // Present from the start, so a dashboard shows 0 rather than nothing.
         for source in ["local", "remote"] {
             metrics.updates.with_label_values(&[source]);
             metrics.fanout_latency.with_label_values(&[source]);
+        }
+        for budget in BUDGETS {
+            metrics.budget_exceeded.with_label_values(&[budget]);
         }
         metrics
     }

@@ -1,11 +1,16 @@
 //! One document socket, from upgrade to close: authenticate with the token from the URL,
 //! check access to the project, join the document, then speak y-protocols — one message per
-//! binary frame — until something closes it.
+//! binary frame — until something closes it. What the socket sends goes through its
+//! [`Outbox`], bounded in bytes; what it receives is bounded by a rate (a [`TokenBucket`]), the
+//! document's size cap and the presence bounds.
 
 use crate::close::Close;
 use crate::live::document::{encode, LiveDocument, Peer, PeerId};
 use crate::live::log::Change;
+use crate::live::presence::Presence;
 use crate::live::registry::OpenError;
+use crate::outbox::{Outbox, Refused};
+use crate::rate::TokenBucket;
 use crate::state::{AppState, Target, WorkerRedis};
 use crate::store::{projects, Access};
 use actix_web::web::Bytes;
@@ -16,20 +21,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokens::TokenError;
 use tokio::sync::mpsc;
-use tokio::time::{sleep_until, timeout, MissedTickBehavior};
+use tokio::time::{sleep_until, MissedTickBehavior};
 use tracing::Instrument;
-use yrs::sync::{Message, SyncMessage};
+use yrs::sync::{AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 
-/// How long the close frame may take to get into a congested socket before it is dropped.
-const CLOSE_GRACE: Duration = Duration::from_secs(5);
-
-/// Serves one upgraded socket until it closes.
+/// Serves one upgraded socket until it closes; its frames go out through `outbox`.
 pub async fn run(
     state: Arc<AppState>,
     redis: Arc<WorkerRedis>,
-    session: actix_ws::Session,
+    outbox: Outbox,
     messages: AggregatedMessageStream,
     target: Target,
     token: Option<String>,
@@ -42,11 +44,17 @@ pub async fn run(
     );
     async move {
         state.metrics.connections.inc();
+        let budgets = &state.budgets;
         let mut socket = Socket {
             idle_deadline: tokio::time::Instant::now() + state.idle_timeout,
+            rate: TokenBucket::new(
+                budgets.update_bytes_per_second,
+                budgets.update_burst_bytes,
+                Instant::now(),
+            ),
             state: state.clone(),
             redis,
-            session,
+            outbox,
             messages,
             joined: None,
         };
@@ -71,11 +79,13 @@ struct Joined {
 struct Socket {
     state: Arc<AppState>,
     redis: Arc<WorkerRedis>,
-    session: actix_ws::Session,
+    outbox: Outbox,
     messages: AggregatedMessageStream,
     joined: Option<Joined>,
     /// Moved forward by every frame from the client.
     idle_deadline: tokio::time::Instant,
+    /// What the client may still send now.
+    rate: TokenBucket,
 }
 
 /// A frame from the client that does not end the session.
@@ -88,7 +98,6 @@ enum Inbound {
 /// What woke the loop.
 enum Step {
     Inbound(Option<Result<AggregatedMessage, ProtocolError>>),
-    Outbound(Option<Bytes>),
     Control(Option<Close>),
     Heartbeat,
 }
@@ -109,11 +118,14 @@ impl Socket {
             .user_slot(claims.sub)
             .ok_or(Close::TooManyConnections(state.max_connections_per_user))?;
 
-        let (outbox, mut outgoing) = mpsc::channel(state.send_buffer_messages);
         let (control, mut controls) = mpsc::unbounded_channel();
         let (document, peer) = state
             .registry
-            .join(target.project, target.file, Peer::new(outbox, control))
+            .join(
+                target.project,
+                target.file,
+                Peer::new(self.outbox.clone(), control),
+            )
             .await
             .map_err(|e| match e {
                 OpenError::NotFound => Close::NoSuchDocument,
@@ -142,7 +154,6 @@ impl Socket {
                 biased;
                 () = state.shutdown.cancelled() => return Err(Close::ShuttingDown),
                 close = controls.recv() => Step::Control(close),
-                frame = outgoing.recv() => Step::Outbound(frame),
                 item = self.messages.recv() => Step::Inbound(item),
                 _ = heartbeat.tick() => Step::Heartbeat,
                 () = sleep_until(self.idle_deadline) => return Err(Close::Idle),
@@ -150,16 +161,15 @@ impl Socket {
             };
             match step {
                 Step::Control(close) => return Err(close.unwrap_or(Close::ShuttingDown)),
-                Step::Outbound(Some(frame)) => self.send(frame).await?,
-                Step::Outbound(None) => return Err(Close::ShuttingDown),
                 Step::Inbound(item) => match self.inbound(item)? {
-                    Inbound::Message(message) => self.handle(&message).await?,
-                    Inbound::Ping(bytes) => {
-                        self.session.pong(&bytes).await.map_err(|_| Close::Gone)?
+                    Inbound::Message(message) => {
+                        self.throttle(message.len())?;
+                        self.handle(&message).await?
                     }
+                    Inbound::Ping(bytes) => self.outbox.pong(bytes).map_err(too_slow)?,
                     Inbound::Pong => {}
                 },
-                Step::Heartbeat => self.session.ping(b"").await.map_err(|_| Close::Gone)?,
+                Step::Heartbeat => self.outbox.ping().map_err(too_slow)?,
             }
         }
     }
@@ -222,6 +232,10 @@ impl Socket {
                     let denied = Message::Auth(Some("read-only access to this project".into()));
                     return self.send(encode(&denied)).await;
                 }
+                let cap = self.state.budgets.max_document_bytes;
+                if let Err(full) = document.reserve(&update, cap) {
+                    return self.refuse("document_size", full.to_string()).await;
+                }
                 let changed = document
                     .apply_update(&update)
                     .map_err(|e| Close::BadMessage(e.to_string()))?;
@@ -243,14 +257,19 @@ impl Socket {
                 Ok(())
             }
             Message::Awareness(update) => {
-                let bytes = update.encode_v1();
-                document
-                    .apply_awareness(update.clone(), Some(peer))
-                    .map_err(Close::BadMessage)?;
-                self.append(&document, Change::Awareness(bytes)).await?;
-                // y-websocket clients expect their own awareness back.
-                document.broadcast(&encode(&Message::Awareness(update)), None);
-                Ok(())
+                let limits = &self.state.budgets.presence;
+                let taken = Presence::check_size(frame.len(), limits)
+                    .and_then(|()| document.apply_awareness(update, Some(peer), limits));
+                match taken {
+                    Ok(Some(taken)) => {
+                        self.publish_presence(&document, &taken).await;
+                        // y-websocket clients expect their own awareness back.
+                        document.broadcast(&encode(&Message::Awareness(taken)), None);
+                        Ok(())
+                    }
+                    Ok(None) => Ok(()),
+                    Err(refused) => self.refuse(refused.label(), refused.to_string()).await,
+                }
             }
             Message::AwarenessQuery => match document.awareness_frame() {
                 Some(frame) => self.send(frame).await,
@@ -284,12 +303,58 @@ impl Socket {
         })
     }
 
-    async fn send(&mut self, frame: Bytes) -> Result<(), Close> {
-        let stalled = tokio::time::Instant::now() + self.state.idle_timeout;
-        tokio::select! {
-            sent = self.session.binary(frame) => sent.map_err(|_| Close::Gone),
-            () = sleep_until(stalled) => Err(Close::TooSlow),
+    /// Puts the presence update on the document's presence stream for the other replicas.
+    /// Presence is not worth closing a socket over: a failure is counted and logged.
+    async fn publish_presence(&self, document: &LiveDocument, update: &AwarenessUpdate) {
+        let published = async {
+            let mut connection = self.redis.connection().await?;
+            self.state
+                .registry
+                .log()
+                .publish_presence(
+                    &mut connection,
+                    document.file,
+                    &update.encode_v1(),
+                    &self.state.budgets.presence,
+                )
+                .await
+        };
+        if let Err(error) = published.await {
+            tracing::warn!(%error, "cannot publish presence");
+            self.state
+                .metrics
+                .storage_errors
+                .with_label_values(&["presence"])
+                .inc();
         }
+    }
+
+    /// Takes `bytes` from the socket's rate, or closes it as too fast.
+    fn throttle(&mut self, bytes: usize) -> Result<(), Close> {
+        if self.rate.take(bytes, Instant::now()) {
+            return Ok(());
+        }
+        let budgets = &self.state.budgets;
+        Err(Close::TooFast {
+            per_second: budgets.update_bytes_per_second,
+            burst: budgets.update_burst_bytes,
+        })
+    }
+
+    /// Answers a message over `budget` with the y-protocols permission-denied message; nothing
+    /// of it was applied, logged or forwarded.
+    async fn refuse(&mut self, budget: &str, reason: String) -> Result<(), Close> {
+        tracing::info!(budget, %reason, "message refused");
+        self.state
+            .metrics
+            .budget_exceeded
+            .with_label_values(&[budget])
+            .inc();
+        self.send(encode(&Message::Auth(Some(reason)))).await
+    }
+
+    async fn send(&mut self, frame: Bytes) -> Result<(), Close> {
+        self.outbox.binary(frame).map_err(too_slow)
     }
 
     /// Leaves the document (telling the others this socket's presence is gone), counts the
@@ -297,14 +362,11 @@ impl Socket {
     async fn finish(mut self, close: Close) {
         if let Some(joined) = self.joined.take() {
             if let Some(gone) = joined.document.leave(joined.peer) {
-                let bytes = gone.encode_v1();
+                // Best effort: other replicas also drop presence that is not renewed.
+                self.publish_presence(&joined.document, &gone).await;
                 joined
                     .document
                     .broadcast(&encode(&Message::Awareness(gone)), None);
-                // Best effort: other replicas also drop presence that is not renewed.
-                let _ = self
-                    .append(&joined.document, Change::Awareness(bytes))
-                    .await;
             }
         }
         self.state
@@ -312,6 +374,13 @@ impl Socket {
             .sockets_closed
             .with_label_values(&[close.label()])
             .inc();
+        if let Some(budget) = close.budget() {
+            self.state
+                .metrics
+                .budget_exceeded
+                .with_label_values(&[budget])
+                .inc();
+        }
         match &close {
             Close::ByClient(_) | Close::Gone | Close::ShuttingDown => {
                 tracing::debug!(code = close.code(), reason = close.label(), "socket closed")
@@ -319,7 +388,15 @@ impl Socket {
             _ => tracing::info!(code = close.code(), reason = %close.reason(), "closing socket"),
         }
         if close.can_send() {
-            let _ = timeout(CLOSE_GRACE, self.session.close(Some(close.frame()))).await;
+            self.outbox.close(close.frame());
         }
+    }
+}
+
+/// A frame the outbox would not take: the client is not reading, or the socket is gone.
+fn too_slow(refused: Refused) -> Close {
+    match refused {
+        Refused::Full => Close::TooSlow,
+        Refused::Closed => Close::Gone,
     }
 }

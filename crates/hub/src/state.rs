@@ -2,6 +2,7 @@
 
 use crate::live::registry::Registry;
 use crate::metrics::Metrics;
+use crate::settings::Budgets;
 use contracts::{FileId, ProjectId, UserId};
 use db::DbPool;
 use redis::aio::ConnectionManager;
@@ -22,7 +23,7 @@ pub struct AppState {
     pub idle_timeout: Duration,
     pub heartbeat_interval: Duration,
     pub max_message_bytes: usize,
-    pub send_buffer_messages: usize,
+    pub budgets: Budgets,
     pub max_connections_per_user: usize,
     /// Open document sockets per user on this hub.
     pub sockets_per_user: Arc<Mutex<HashMap<UserId, usize>>>,

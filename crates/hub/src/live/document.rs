@@ -1,17 +1,20 @@
-//! One open document: the Yjs document and its awareness (presence) in memory, the sockets
-//! editing it on this hub, how far into its log it has applied and what Postgres lacks.
+//! One open document: the Yjs document and its presence in memory, the sockets editing it on
+//! this hub, how far into its log (and its presence stream) it has read, its size, and what
+//! Postgres lacks.
 
+use super::presence::{Presence, PresenceLimits, PresenceRefused};
 use crate::close::Close;
+use crate::outbox::{Outbox, Refused};
 use crate::ydoc::CONTENT;
 use actix_web::web::Bytes;
 use contracts::{EntryId, FileId, ProjectId};
 use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use yrs::encoding::read::Error as DecodeError;
-use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
+use yrs::sync::{AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{ClientID, Doc, GetString, ReadTxn, StateVector, Transact, Update};
@@ -22,7 +25,7 @@ pub type PeerId = u64;
 /// Where a document sends one socket's messages.
 pub struct Peer {
     /// Encoded y-protocols messages; full means the socket is too slow.
-    pub outbox: mpsc::Sender<Bytes>,
+    pub outbox: Outbox,
     /// Asks the socket to close.
     pub control: mpsc::UnboundedSender<Close>,
     /// The awareness clients this socket announced, removed when it leaves.
@@ -30,7 +33,7 @@ pub struct Peer {
 }
 
 impl Peer {
-    pub fn new(outbox: mpsc::Sender<Bytes>, control: mpsc::UnboundedSender<Close>) -> Self {
+    pub fn new(outbox: Outbox, control: mpsc::UnboundedSender<Close>) -> Self {
         Self {
             outbox,
             control,
@@ -48,6 +51,34 @@ pub enum UpdateRejected {
     Unapplicable(String),
 }
 
+/// An update that would make the document larger than its cap.
+#[derive(Debug, thiserror::Error)]
+#[error("the document is too large (limit {limit} bytes)")]
+pub struct DocumentFull {
+    pub limit: usize,
+}
+
+/// The encoded size of the document: measured now and then (encoding a large document is not
+/// free), plus the bytes of every update applied or admitted since, which bounds its growth.
+#[derive(Clone, Copy, Debug)]
+struct Size {
+    measured: usize,
+    since: usize,
+}
+
+impl Size {
+    fn estimate(&self) -> usize {
+        self.measured + self.since
+    }
+}
+
+/// Failed syncs in a row, and when the next may be tried.
+#[derive(Clone, Copy, Debug)]
+struct Retry {
+    failures: u32,
+    next: Instant,
+}
+
 /// What Postgres has not seen yet.
 #[derive(Clone, Copy, Debug)]
 struct Unsynced {
@@ -58,11 +89,20 @@ struct Unsynced {
 }
 
 struct State {
-    awareness: Awareness,
+    doc: Doc,
     /// Every log entry up to here is in the document.
     applied: EntryId,
+    size: Size,
     unsynced: Option<Unsynced>,
     generation: u64,
+    /// Set while syncs fail: they are tried again with backoff, not on every tick.
+    retry: Option<Retry>,
+}
+
+/// Who is present, and how far into the presence stream this hub has read.
+struct Presences {
+    presence: Presence,
+    followed: EntryId,
 }
 
 /// The document's contents as they are to be written to Postgres.
@@ -89,6 +129,7 @@ pub struct LiveDocument {
     pub file: FileId,
     pub project: ProjectId,
     state: Mutex<State>,
+    presences: Mutex<Presences>,
     peers: Mutex<Peers>,
 }
 
@@ -124,10 +165,20 @@ impl LiveDocument {
             file,
             project,
             state: Mutex::new(State {
-                awareness: Awareness::new(doc),
+                doc,
                 applied: covered,
+                size: Size {
+                    measured: stored.map_or(0, <[u8]>::len),
+                    since: 0,
+                },
                 unsynced: None,
                 generation: 0,
+                retry: None,
+            }),
+            // Replays what the presence stream still holds: adds and removals in order.
+            presences: Mutex::new(Presences {
+                presence: Presence::default(),
+                followed: EntryId::ZERO,
             }),
             peers: Mutex::new(Peers {
                 idle_since: Some(Instant::now()),
@@ -139,40 +190,69 @@ impl LiveDocument {
     /// The first messages a socket gets: the server's sync step 1 and, if anyone is there,
     /// everyone's awareness, each its own frame.
     pub fn greeting(&self) -> Vec<Bytes> {
-        let state = lock(&self.state);
-        let vector = state.awareness.doc().transact().state_vector();
+        let vector = lock(&self.state).doc.transact().state_vector();
         let mut frames = vec![encode(&Message::Sync(SyncMessage::SyncStep1(vector)))];
-        if let Some(awareness) = awareness_of_everyone(&state.awareness) {
-            frames.push(awareness);
-        }
+        frames.extend(self.awareness_frame());
         frames
     }
 
     /// The answer to a client's sync step 1: what it lacks.
     pub fn sync_step2(&self, client_has: &StateVector) -> Bytes {
         let state = lock(&self.state);
-        let missing = state
-            .awareness
-            .doc()
-            .transact()
-            .encode_state_as_update_v1(client_has);
+        let missing = state.doc.transact().encode_state_as_update_v1(client_has);
         encode(&Message::Sync(SyncMessage::SyncStep2(missing)))
     }
 
     /// Everyone's awareness, for a query; `None` when nobody has announced anything.
     pub fn awareness_frame(&self) -> Option<Bytes> {
-        awareness_of_everyone(&lock(&self.state).awareness)
+        let everyone = lock(&self.presences).presence.everyone()?;
+        Some(encode(&Message::Awareness(everyone)))
     }
 
-    /// Applies an update from a client or another replica. Returns `false` for an update that
-    /// adds nothing the document did not have (pycrdt echoes every update back, for example).
+    /// Makes room for `update` from a client, or says the document would grow over `limit`.
+    /// An update that only deletes always fits: it is how a full document gets smaller. The
+    /// room stays taken whether or not the update is then applied: the estimate only errs high,
+    /// and the next measurement corrects it.
+    pub fn reserve(&self, update: &[u8], limit: usize) -> Result<(), DocumentFull> {
+        let bytes = update.len();
+        let mut state = lock(&self.state);
+        if state.size.estimate() + bytes > limit {
+            let measured = state
+                .doc
+                .transact()
+                .encode_state_as_update_v1(&StateVector::default())
+                .len();
+            state.size = Size { measured, since: 0 };
+            let deletes_only =
+                || Update::decode_v1(update).is_ok_and(|update| update.insertions(true).is_empty());
+            if measured + bytes > limit && !deletes_only() {
+                return Err(DocumentFull { limit });
+            }
+        }
+        state.size.since += bytes;
+        Ok(())
+    }
+
+    /// Applies an update read from the log (another replica's, or a replay while loading); no
+    /// room was reserved for it, so its size is counted here.
+    pub fn apply_logged(&self, bytes: &[u8]) -> Result<bool, UpdateRejected> {
+        let applied = self.apply_update(bytes)?;
+        if applied {
+            lock(&self.state).size.since += bytes.len();
+        }
+        Ok(applied)
+    }
+
+    /// Applies an update from a client, for which [`Self::reserve`] made room. Returns `false`
+    /// for an update that adds nothing the document did not have (pycrdt echoes every update
+    /// back, for example).
     pub fn apply_update(&self, bytes: &[u8]) -> Result<bool, UpdateRejected> {
         let update = Update::decode_v1(bytes)?;
         if update.is_empty() {
             return Ok(false);
         }
         let mut state = lock(&self.state);
-        if !apply_decoded(state.awareness.doc(), update)? {
+        if !apply_decoded(&state.doc, update)? {
             return Ok(false);
         }
         state.generation += 1;
@@ -193,23 +273,44 @@ impl LiveDocument {
         Ok(true)
     }
 
-    /// Applies an awareness update; when `from` is a local socket, remembers its clients so they
-    /// can be removed when it leaves.
+    /// Applies an awareness update within `limits`; returns what of it was new (to forward).
+    /// When `from` is a local socket, remembers its clients so they can be removed when it
+    /// leaves.
     pub fn apply_awareness(
         &self,
         update: AwarenessUpdate,
         from: Option<PeerId>,
-    ) -> Result<(), String> {
-        if let Some(peer) = from {
-            let clients = update.clients.keys().copied();
+        limits: &PresenceLimits,
+    ) -> Result<Option<AwarenessUpdate>, PresenceRefused> {
+        let taken = lock(&self.presences)
+            .presence
+            .apply(update, Instant::now(), limits)?;
+        if let (Some(peer), Some(taken)) = (from, &taken) {
+            let clients = taken.clients.keys().copied();
             if let Some(peer) = lock(&self.peers).open.get_mut(&peer) {
                 peer.awareness_clients.extend(clients);
             }
         }
-        lock(&self.state)
-            .awareness
-            .apply_update(update)
-            .map_err(|e| e.to_string())
+        Ok(taken)
+    }
+
+    /// Removes the presence not renewed within `timeout`; returns the removal to send to the
+    /// local sockets (every replica sweeps its own).
+    pub fn sweep_presence(&self, timeout: Duration) -> Option<AwarenessUpdate> {
+        lock(&self.presences)
+            .presence
+            .sweep(Instant::now(), timeout)
+    }
+
+    /// How far into the presence stream this hub has read.
+    pub fn presence_followed(&self) -> EntryId {
+        lock(&self.presences).followed
+    }
+
+    /// Records that the presence stream has been read up to `id`.
+    pub fn follow_presence(&self, id: EntryId) {
+        let mut presences = lock(&self.presences);
+        presences.followed = presences.followed.max(id);
     }
 
     /// Records that every log entry up to `id` is in the document.
@@ -225,9 +326,8 @@ impl LiveDocument {
     /// The text of the document.
     pub fn text(&self) -> String {
         let state = lock(&self.state);
-        let doc = state.awareness.doc();
-        let text = doc.get_or_insert_text(CONTENT);
-        let txn = doc.transact();
+        let text = state.doc.get_or_insert_text(CONTENT);
+        let txn = state.doc.transact();
         text.get_string(&txn)
     }
 
@@ -252,14 +352,9 @@ impl LiveDocument {
             }
             left.awareness_clients
         };
-        if clients.is_empty() {
-            return None;
-        }
-        let mut state = lock(&self.state);
-        for client in &clients {
-            state.awareness.remove_state(*client);
-        }
-        state.awareness.update_with_clients(clients).ok()
+        lock(&self.presences)
+            .presence
+            .remove(clients, Instant::now())
     }
 
     /// Sends `frame` to every local socket but `except`; a socket whose queue is full is told
@@ -271,12 +366,12 @@ impl LiveDocument {
             if Some(*id) == except {
                 continue;
             }
-            match peer.outbox.try_send(frame.clone()) {
+            match peer.outbox.binary(frame.clone()) {
                 Ok(()) => sent += 1,
-                Err(mpsc::error::TrySendError::Full(_)) => {
+                Err(Refused::Full) => {
                     let _ = peer.control.send(Close::TooSlow);
                 }
-                Err(mpsc::error::TrySendError::Closed(_)) => {}
+                Err(Refused::Closed) => {}
             }
         }
         sent
@@ -299,23 +394,31 @@ impl LiveDocument {
     }
 
     /// The state to write if the document changed, has been quiet for `quiet` or has waited
-    /// `max_delay` since its first unsynced change, or `force` is set.
+    /// `max_delay` since its first unsynced change, or `force` is set; while syncs fail, not
+    /// before the next retry is due unless `force` is `Force::Always`.
     pub fn snapshot_if_due(
         &self,
         now: Instant,
-        quiet: std::time::Duration,
-        max_delay: std::time::Duration,
-        force: bool,
+        quiet: Duration,
+        max_delay: Duration,
+        force: Force,
     ) -> Option<Snapshot> {
         let state = lock(&self.state);
         let unsynced = state.unsynced?;
-        let due = force
-            || now.duration_since(unsynced.last) >= quiet
-            || now.duration_since(unsynced.first) >= max_delay;
+        let waiting = state.retry.is_some_and(|retry| now < retry.next);
+        let due = match force {
+            Force::Always => true,
+            _ if waiting => false,
+            Force::UnlessRetrying => true,
+            Force::No => {
+                now.duration_since(unsynced.last) >= quiet
+                    || now.duration_since(unsynced.first) >= max_delay
+            }
+        };
         if !due {
             return None;
         }
-        let doc = state.awareness.doc();
+        let doc = &state.doc;
         let text = doc.get_or_insert_text(CONTENT);
         let txn = doc.transact();
         Some(Snapshot {
@@ -330,6 +433,7 @@ impl LiveDocument {
     /// Marks what `snapshot` held as being in Postgres.
     pub fn synced(&self, snapshot: &Snapshot) {
         let mut state = lock(&self.state);
+        state.retry = None;
         if state
             .unsynced
             .is_some_and(|unsynced| unsynced.generation == snapshot.generation)
@@ -341,15 +445,41 @@ impl LiveDocument {
     pub fn has_unsynced_changes(&self) -> bool {
         lock(&self.state).unsynced.is_some()
     }
+
+    /// Records a failed sync: the next is tried after `min`, doubled for each failure in a
+    /// row, at most `max`. Returns the failures in a row and the wait.
+    pub fn sync_failed(&self, now: Instant, min: Duration, max: Duration) -> (u32, Duration) {
+        let mut state = lock(&self.state);
+        let failures = state.retry.map_or(0, |retry| retry.failures) + 1;
+        let wait = min
+            .saturating_mul(2u32.saturating_pow(failures - 1))
+            .min(max);
+        state.retry = Some(Retry {
+            failures,
+            next: now + wait,
+        });
+        (failures, wait)
+    }
+
+    /// Whether the last sync failed.
+    pub fn sync_failing(&self) -> bool {
+        lock(&self.state).retry.is_some()
+    }
+}
+
+/// Whether a sync waits for the document to be quiet and for its next retry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Force {
+    /// Only once quiet (or waited long enough), and not before a due retry.
+    No,
+    /// Now, unless a failed sync's retry is not due yet (unloading an idle document).
+    UnlessRetrying,
+    /// Now (the hub is stopping).
+    Always,
 }
 
 pub fn encode(message: &Message) -> Bytes {
     Bytes::from(message.encode_v1())
-}
-
-fn awareness_of_everyone(awareness: &Awareness) -> Option<Bytes> {
-    let update = awareness.update().ok()?;
-    (!update.clients.is_empty()).then(|| encode(&Message::Awareness(update)))
 }
 
 fn apply(doc: &Doc, bytes: &[u8]) -> Result<(), UpdateRejected> {
@@ -391,6 +521,74 @@ mod tests {
         assert_eq!(document.text(), "hello");
         assert!(document.apply_update(&update_inserting("!")).unwrap());
         assert!(document.has_unsynced_changes());
+    }
+
+    #[test]
+    fn an_update_that_would_pass_the_size_cap_finds_no_room() {
+        let document = LiveDocument::restore(FileId(1), ProjectId(1), None, EntryId::ZERO).unwrap();
+        let first = update_inserting(&"x".repeat(600));
+        document.reserve(&first, 1000).unwrap();
+        assert!(document.apply_update(&first).unwrap());
+        let second = update_inserting(&"y".repeat(600));
+        let full = document.reserve(&second, 1000).unwrap_err();
+        assert_eq!(full.limit, 1000);
+        // Small edits still fit: the estimate is corrected by measuring.
+        document.reserve(&update_inserting("z"), 1000).unwrap();
+    }
+
+    #[test]
+    fn a_full_document_still_takes_deletions() {
+        let document = LiveDocument::restore(FileId(1), ProjectId(1), None, EntryId::ZERO).unwrap();
+        let doc = Doc::new();
+        let text = doc.get_or_insert_text(CONTENT);
+        let filled = {
+            let mut txn = doc.transact_mut();
+            yrs::Text::insert(&text, &mut txn, 0, &"x".repeat(900));
+            txn.encode_update_v1()
+        };
+        document.reserve(&filled, 1000).unwrap();
+        assert!(document.apply_update(&filled).unwrap());
+        let emptied = {
+            let mut txn = doc.transact_mut();
+            yrs::Text::remove_range(&text, &mut txn, 0, 900);
+            txn.encode_update_v1()
+        };
+        assert!(document
+            .reserve(&update_inserting(&"y".repeat(200)), 1000)
+            .is_err());
+        document.reserve(&emptied, 100).unwrap();
+        assert!(document.apply_update(&emptied).unwrap());
+        assert_eq!(document.text(), "");
+    }
+
+    #[test]
+    fn failed_syncs_wait_twice_as_long_each_time_up_to_the_maximum() {
+        let document = LiveDocument::restore(FileId(1), ProjectId(1), None, EntryId::ZERO).unwrap();
+        document.apply_update(&update_inserting("a")).unwrap();
+        let (min, max) = (Duration::from_secs(1), Duration::from_secs(5));
+        let now = Instant::now();
+        let waits: Vec<Duration> = (0..5)
+            .map(|_| document.sync_failed(now, min, max).1)
+            .collect();
+        let seconds: Vec<u64> = waits.iter().map(Duration::as_secs).collect();
+        assert_eq!(seconds, [1, 2, 4, 5, 5]);
+        let (quiet, delay) = (Duration::ZERO, Duration::ZERO);
+        let soon = now + Duration::from_secs(1);
+        assert!(document
+            .snapshot_if_due(soon, quiet, delay, Force::No)
+            .is_none());
+        assert!(document
+            .snapshot_if_due(soon, quiet, delay, Force::UnlessRetrying)
+            .is_none());
+        let snapshot = document
+            .snapshot_if_due(soon, quiet, delay, Force::Always)
+            .unwrap();
+        let later = now + max;
+        assert!(document
+            .snapshot_if_due(later, quiet, delay, Force::No)
+            .is_some());
+        document.synced(&snapshot);
+        assert!(!document.sync_failing());
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! One loop per hub that follows the logs of all documents open here, in a single blocking
-//! `XREAD` over their streams and the hub's wake stream, and applies what other replicas
-//! appended: their updates and presence reach the local sockets, their deletions close them.
+//! One loop per hub that follows the logs and presence streams of all documents open here, in
+//! a single blocking `XREAD` over them and the hub's wake stream, and applies what other
+//! replicas appended: their updates and presence reach the local sockets, their deletions close
+//! them.
 
 use super::document::{encode, LiveDocument};
 use super::log::{Change, Entry};
+use super::presence::PresenceLimits;
 use super::registry::Registry;
 use crate::metrics::Metrics;
 use contracts::EntryId;
@@ -26,6 +28,14 @@ pub struct Follower {
     pub registry: Arc<Registry>,
     pub pool: deadpool_redis::Pool,
     pub metrics: Metrics,
+    pub presence: PresenceLimits,
+}
+
+/// Which of a document's streams a key is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stream {
+    Log,
+    Presence,
 }
 
 impl Follower {
@@ -52,12 +62,12 @@ impl Follower {
 
     async fn read_once(&self, wake_seen: &mut EntryId) -> redis::RedisResult<()> {
         let log = self.registry.log();
-        let documents: HashMap<String, Arc<LiveDocument>> = self
-            .registry
-            .loaded()
-            .into_iter()
-            .map(|document| (log.key(document.file), document))
-            .collect();
+        let mut streams: HashMap<String, (Arc<LiveDocument>, Stream)> = HashMap::new();
+        for document in self.registry.loaded() {
+            let presence = log.presence_key(document.file);
+            streams.insert(presence, (document.clone(), Stream::Presence));
+            streams.insert(log.key(document.file), (document, Stream::Log));
+        }
         let wake_key = log.wake_key();
         let mut read = redis::cmd("XREAD");
         read.arg("COUNT")
@@ -65,12 +75,16 @@ impl Follower {
             .arg("BLOCK")
             .arg(BLOCK.as_millis() as u64)
             .arg("STREAMS");
-        for key in documents.keys() {
+        for key in streams.keys() {
             read.arg(key);
         }
         read.arg(&wake_key);
-        for document in documents.values() {
-            read.arg(document.applied().to_string());
+        for (document, stream) in streams.values() {
+            let after = match stream {
+                Stream::Log => document.applied(),
+                Stream::Presence => document.presence_followed(),
+            };
+            read.arg(after.to_string());
         }
         read.arg(wake_seen.to_string());
 
@@ -84,17 +98,38 @@ impl Follower {
                 }
                 continue;
             }
-            let Some(document) = documents.get(&stream.key) else {
+            let Some((document, kind)) = streams.get(&stream.key) else {
                 continue;
             };
             for raw in stream.ids {
                 let id = raw.id.clone();
-                match Entry::decode(raw) {
-                    Some(entry) => self.apply(document, entry).await,
-                    None => {
-                        tracing::warn!(stream = %stream.key, %id, "unreadable entry");
+                let entry = Entry::decode(raw);
+                if entry.is_none() {
+                    tracing::warn!(stream = %stream.key, %id, "unreadable entry");
+                }
+                match kind {
+                    Stream::Log => match entry {
+                        Some(entry) => self.apply(document, entry).await,
+                        None => {
+                            if let Ok(id) = id.parse() {
+                                document.advance(id);
+                            }
+                        }
+                    },
+                    Stream::Presence => {
+                        let local = self.registry.log().instance();
+                        if let Some(Entry {
+                            id,
+                            origin,
+                            change: Change::Awareness(bytes),
+                        }) = entry
+                        {
+                            if origin != local {
+                                self.present(document, id, &bytes);
+                            }
+                        }
                         if let Ok(id) = id.parse() {
-                            document.advance(id);
+                            document.follow_presence(id);
                         }
                     }
                 }
@@ -112,7 +147,7 @@ impl Follower {
             }
             // Applied and sent to the local sockets when it arrived here.
             _ if local => {}
-            Change::Update(update) => match document.apply_update(&update) {
+            Change::Update(update) => match document.apply_logged(&update) {
                 Ok(true) => {
                     let frame = encode(&Message::Sync(SyncMessage::Update(update)));
                     document.broadcast(&frame, None);
@@ -124,19 +159,29 @@ impl Follower {
                     tracing::warn!(file = %document.file, id = %entry.id, %error, "skipping bad update")
                 }
             },
-            Change::Awareness(bytes) => match AwarenessUpdate::decode_v1(&bytes) {
-                Ok(update) => {
-                    let frame = encode(&Message::Awareness(update.clone()));
-                    if document.apply_awareness(update, None).is_ok() {
-                        document.broadcast(&frame, None);
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(file = %document.file, id = %entry.id, %error, "skipping bad awareness")
-                }
-            },
+            // Written by hubs from before the presence stream, during a rolling update.
+            Change::Awareness(bytes) => self.present(document, entry.id, &bytes),
         }
         document.advance(entry.id);
+    }
+
+    /// Applies another replica's presence update and hands what was new to the local sockets.
+    fn present(&self, document: &LiveDocument, id: EntryId, bytes: &[u8]) {
+        match AwarenessUpdate::decode_v1(bytes) {
+            Ok(update) => match document.apply_awareness(update, None, &self.presence) {
+                Ok(Some(taken)) => {
+                    document.broadcast(&encode(&Message::Awareness(taken)), None);
+                }
+                Ok(None) => {}
+                // The other replica's view differed; this one keeps to its bounds.
+                Err(refused) => {
+                    tracing::debug!(file = %document.file, %refused, "presence not taken")
+                }
+            },
+            Err(error) => {
+                tracing::warn!(file = %document.file, %id, %error, "skipping bad awareness")
+            }
+        }
     }
 
     /// From the other replica's append (the entry id's clock) to the hand-over here.

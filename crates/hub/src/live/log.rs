@@ -1,10 +1,15 @@
 //! The update log of each live document: one Redis stream per document
 //! (`contracts::Keys::hub_document`), shared by every hub replica. An entry carries the hub
 //! instance that wrote it, its kind and the y-protocols payload, so replicas can replay each
-//! other's edits and presence; its fields are spelled by [`contracts::doclog`], this module
-//! sends the commands. Acknowledged means appended here: a hub only forwards an edit to other
-//! people once this append succeeded.
+//! other's edits; its fields are spelled by [`contracts::doclog`], this module sends the
+//! commands. Acknowledged means appended here: a hub only forwards an edit to other people once
+//! this append succeeded.
+//!
+//! Presence travels on a stream of its own per document (`contracts::Keys::hub_presence`) that
+//! keeps only `max_awareness_states` entries and expires `awareness_timeout_ms` after the last:
+//! it never enters the log, which is synced to Postgres and replayed to late joiners.
 
+use super::presence::PresenceLimits;
 use contracts::doclog;
 use contracts::{EntryId, FileId, Keys};
 use deadpool_redis::Pool;
@@ -50,6 +55,10 @@ impl DocumentLog {
         self.keys.hub_document(file)
     }
 
+    pub fn presence_key(&self, file: FileId) -> String {
+        self.keys.hub_presence(file)
+    }
+
     /// The stream this hub's follower reads besides the documents' logs.
     pub fn wake_key(&self) -> String {
         self.keys.hub_wake(&self.instance)
@@ -90,6 +99,31 @@ impl DocumentLog {
                 "XADD returned a bad id",
             ))
         })
+    }
+
+    /// Publishes an awareness update made through this hub on the document's presence stream,
+    /// which keeps the latest `max_states` entries and expires once nobody renews anything.
+    pub async fn publish_presence<C: ConnectionLike>(
+        &self,
+        connection: &mut C,
+        file: FileId,
+        awareness: &[u8],
+        limits: &PresenceLimits,
+    ) -> redis::RedisResult<()> {
+        let key = self.presence_key(file);
+        let seconds = limits.timeout.as_secs().max(1) as i64;
+        redis::pipe()
+            .add_command(doclog::presence(
+                &key,
+                &self.instance,
+                awareness,
+                limits.max_states,
+            ))
+            .ignore()
+            .expire(&key, seconds)
+            .ignore()
+            .query_async(connection)
+            .await
     }
 
     /// Announces a deletion and lets the log expire once every replica has had time to see it.

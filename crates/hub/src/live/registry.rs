@@ -1,9 +1,12 @@
 //! The documents open on this hub. Opening reads Postgres and then the log after the state
 //! Postgres holds; syncing writes changed documents back (debounced) and trims the log;
 //! documents nobody has had open for a while are synced, dropped from memory and, once
-//! Postgres covers their whole log, from Redis.
+//! Postgres covers their whole log, from Redis. A sync Postgres refuses is retried with
+//! backoff (`sync_retry_min_ms` doubling up to `sync_retry_max_ms`), never every tick, and
+//! until it succeeds the document stays loaded and its log stays in Redis, so no edit is lost
+//! whatever the cause turns out to be. Presence nobody renewed is swept here too.
 
-use super::document::{LiveDocument, Peer, PeerId};
+use super::document::{encode, Force, LiveDocument, Peer, PeerId};
 use super::log::{Change, DocumentLog};
 use crate::close::Close;
 use crate::metrics::Metrics;
@@ -25,6 +28,10 @@ pub struct Timings {
     pub sync_max_delay: Duration,
     pub trim_after_ms: u64,
     pub unload_after: Duration,
+    pub sync_retry_min: Duration,
+    pub sync_retry_max: Duration,
+    /// Presence not renewed for this long is removed.
+    pub presence_timeout: Duration,
 }
 
 /// Why a document could not be opened.
@@ -140,11 +147,11 @@ impl Registry {
             for entry in &entries {
                 match &entry.change {
                     Change::Update(update) => {
-                        if let Err(error) = document.apply_update(update) {
+                        if let Err(error) = document.apply_logged(update) {
                             tracing::warn!(%file, id = %entry.id, %error, "skipping bad log entry");
                         }
                     }
-                    // Presence from before this hub opened the document is stale.
+                    // Presence is not in the log (older hubs put it there); it is stale anyway.
                     Change::Awareness(_) => {}
                     Change::Deleted => return Err(OpenError::NotFound),
                 }
@@ -178,9 +185,21 @@ impl Registry {
     }
 
     /// Writes every document whose changes are due (all changed ones with `force`).
-    pub async fn sync_due(&self, force: bool) {
+    pub async fn sync_due(&self, force: Force) {
+        let loaded = self.loaded();
+        for document in &loaded {
+            self.sync(document, force).await;
+        }
+        let failing = loaded.iter().filter(|d| d.sync_failing()).count();
+        self.metrics.documents_sync_failing.set(failing as i64);
+    }
+
+    /// Removes presence nobody renewed and tells the local sockets.
+    pub fn sweep_presence(&self) {
         for document in self.loaded() {
-            self.sync(&document, force).await;
+            if let Some(gone) = document.sweep_presence(self.timings.presence_timeout) {
+                document.broadcast(&encode(&yrs::sync::Message::Awareness(gone)), None);
+            }
         }
     }
 
@@ -193,7 +212,7 @@ impl Registry {
                 .is_some_and(|since| now.duration_since(since) >= self.timings.unload_after)
         });
         for document in idle.collect::<Vec<_>>() {
-            self.sync(&document, true).await;
+            self.sync(&document, Force::UnlessRetrying).await;
             if document.has_unsynced_changes() {
                 continue;
             }
@@ -218,7 +237,7 @@ impl Registry {
         }
     }
 
-    async fn sync(&self, document: &LiveDocument, force: bool) {
+    async fn sync(&self, document: &LiveDocument, force: Force) {
         let timings = &self.timings;
         let Some(snapshot) = document.snapshot_if_due(
             Instant::now(),
@@ -258,7 +277,18 @@ impl Registry {
                     .storage_errors
                     .with_label_values(&["sync"])
                     .inc();
-                tracing::warn!(file = %document.file, %error, "cannot sync to Postgres; will retry");
+                let (failures, wait) = document.sync_failed(
+                    Instant::now(),
+                    timings.sync_retry_min,
+                    timings.sync_retry_max,
+                );
+                tracing::warn!(
+                    file = %document.file,
+                    %error,
+                    failures,
+                    retry_in_ms = wait.as_millis() as u64,
+                    "cannot sync to Postgres; the log keeps every edit until a retry succeeds"
+                );
             }
         }
     }

@@ -4,8 +4,10 @@
 //! `params` `{token}`. An `Authorization: Bearer` header works too.
 
 use crate::error::HubError;
+use crate::outbox::outbox;
 use crate::session;
 use crate::state::{AppState, Target, WorkerRedis};
+use actix_web::body::BodyStream;
 use actix_web::{web, HttpRequest, HttpResponse};
 use contracts::{FileId, ProjectId};
 use http_edge::caller::bearer;
@@ -118,11 +120,18 @@ pub async fn upgrade(
         .into_inner()
         .token
         .or_else(|| bearer(&req).map(str::to_owned));
-    let (response, socket, messages) =
+    // actix-ws checks the handshake and parses the client's frames; what the hub sends goes
+    // through its own body, the outbox, which counts bytes until the connection takes them.
+    let (response, _, messages) =
         actix_ws::handle(&req, body).map_err(|e| EdgeError::NotWebSocket {
             path: req.path().to_owned(),
             reason: e.to_string(),
         })?;
+    let budgets = &state.budgets;
+    let (outbox, frames) = outbox(budgets.send_buffer_messages, budgets.send_buffer_bytes);
+    let response = response
+        .set_body(BodyStream::new(frames))
+        .map_into_boxed_body();
     let limit = state.max_message_bytes;
     let messages = messages
         .max_frame_size(limit)
@@ -132,7 +141,7 @@ pub async fn upgrade(
     actix_web::rt::spawn(session::run(
         state.into_inner(),
         redis.into_inner(),
-        socket,
+        outbox,
         messages,
         target,
         token,

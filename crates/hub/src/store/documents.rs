@@ -3,7 +3,7 @@
 use contracts::{EntryId, FileId, ProjectId};
 use db::schema::project_files;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bytea, Text};
+use diesel::sql_types::{BigInt, Bytea};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 /// A file's document as Postgres has it.
@@ -55,8 +55,8 @@ pub enum Saved {
     Gone,
 }
 
-/// A document's state as Postgres keeps it: the encoded Yjs state, its text, and the last
-/// entry of the document's log it covers.
+/// A document's state as Postgres keeps it: the encoded Yjs state, its text (as UTF-8 bytes, so
+/// that any character is kept), and the last entry of the document's log it covers.
 pub struct Stored<'a> {
     pub document: &'a [u8],
     pub text: &'a str,
@@ -75,7 +75,7 @@ pub async fn save(
          WHERE id = $5 AND (synced_entry_ms, synced_entry_seq) <= ($3, $4)",
     )
     .bind::<Bytea, _>(snapshot.document)
-    .bind::<Text, _>(snapshot.text)
+    .bind::<Bytea, _>(snapshot.text.as_bytes())
     .bind::<BigInt, _>(snapshot.covered.millis() as i64)
     .bind::<BigInt, _>(snapshot.covered.sequence() as i64)
     .bind::<BigInt, _>(file.0)

@@ -32,20 +32,25 @@ pub async fn tree(conn: &mut AsyncPgConnection, project: ProjectId) -> QueryResu
         .await
 }
 
-/// A file's entry and its text as of the last sync.
+/// A file's entry and its text as of the last sync, exactly as it was written (any
+/// character, U+0000 included: Postgres keeps the text's UTF-8 bytes).
 pub async fn content(
     conn: &mut AsyncPgConnection,
     project: ProjectId,
     file: FileId,
 ) -> Result<(TreeEntry, String), HubError> {
-    project_files::table
+    let (entry, bytes): (TreeEntry, Vec<u8>) = project_files::table
         .filter(project_files::project_id.eq(project.0))
         .filter(project_files::id.eq(file.0))
         .select((TreeEntry::as_select(), project_files::content))
         .first(conn)
         .await
         .optional()?
-        .ok_or(HubError::NotFound("file"))
+        .ok_or(HubError::NotFound("file"))?;
+    // Only the hub writes it, always from a `String`.
+    let text = String::from_utf8(bytes)
+        .map_err(|e| HubError::Internal(format!("stored text of file {file}: {e}")))?;
+    Ok((entry, text))
 }
 
 /// Creates a file or directory, and any missing parent directories.

@@ -184,7 +184,7 @@ async fn create_from_template(
                     project_files::project_id.eq(project.id),
                     project_files::path.eq(path),
                     project_files::directory.eq(directory),
-                    project_files::content.eq(content),
+                    project_files::content.eq(content.into_bytes()),
                     project_files::document.eq(document),
                 )
             })

@@ -75,16 +75,39 @@ impl Store {
         CourseId(id)
     }
 
-    /// What Postgres holds as the text of `file`.
+    /// What Postgres holds as the text of `file` (its UTF-8 bytes).
     pub async fn stored_text(&self, file: FileId) -> String {
         use db::schema::project_files;
         let mut conn = self.db.get().await.unwrap();
-        project_files::table
+        let bytes: Vec<u8> = project_files::table
             .find(file.0)
             .select(project_files::content)
             .first(&mut conn)
             .await
+            .unwrap();
+        String::from_utf8(bytes).expect("the hub stores UTF-8")
+    }
+
+    /// The last log entry Postgres says the stored state of `file` covers.
+    pub async fn covered(&self, file: FileId) -> (i64, i64) {
+        use db::schema::project_files;
+        let mut conn = self.db.get().await.unwrap();
+        project_files::table
+            .find(file.0)
+            .select((
+                project_files::synced_entry_ms,
+                project_files::synced_entry_seq,
+            ))
+            .first(&mut conn)
+            .await
             .unwrap()
+    }
+
+    /// Runs SQL on the scratch database (to make Postgres refuse something, for example).
+    pub async fn execute(&self, sql: &str) {
+        use diesel_async::SimpleAsyncConnection;
+        let mut conn = self.db.get().await.unwrap();
+        conn.batch_execute(sql).await.unwrap();
     }
 
     /// Waits until Postgres holds `expected` as the text of `file`.

@@ -12,25 +12,8 @@ use testkit::{Scratch, WAIT};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn providers_on_two_replicas_converge_and_pycrdt_joins_in() {
     let (_scratch, store, [first, second], class) = start_hubs(|s| s.sync_quiet_ms = 100).await;
-    class.share(&first, "write").await;
+    let (mut ana, mut ben) = ana_and_ben(&class, &first, &second).await;
     let room = class.file.to_string();
-
-    let mut ana = External::start(
-        Kind::YWebsocket,
-        "ana",
-        &[first.docs_url(class.project)],
-        &room,
-        &class.owner.1,
-    );
-    let mut ben = External::start(
-        Kind::YWebsocket,
-        "ben",
-        &[second.docs_url(class.project)],
-        &room,
-        &class.other.1,
-    );
-    ana.synced(WAIT).await;
-    ben.synced(WAIT).await;
     let (typed_a, typed_b) = ("a".repeat(40), "b".repeat(40));
     tokio::join!(
         ana.type_text(&typed_a, 5, WAIT),
@@ -72,6 +55,34 @@ async fn providers_on_two_replicas_converge_and_pycrdt_joins_in() {
     for client in [ana, ben, cy] {
         client.quit().await;
     }
+}
+
+/// Shares the classroom's project for writing; then "ana" (its owner) opens its file with
+/// y-websocket on `first` and "ben" (the other student) on `second`, both synced.
+pub async fn ana_and_ben(
+    class: &Classroom,
+    first: &impl Hub,
+    second: &impl Hub,
+) -> (External, External) {
+    class.share(first, "write").await;
+    let room = class.file.to_string();
+    let mut ana = External::start(
+        Kind::YWebsocket,
+        "ana",
+        &[first.docs_url(class.project)],
+        &room,
+        &class.owner.1,
+    );
+    let mut ben = External::start(
+        Kind::YWebsocket,
+        "ben",
+        &[second.docs_url(class.project)],
+        &room,
+        &class.other.1,
+    );
+    ana.synced(WAIT).await;
+    ben.synced(WAIT).await;
+    (ana, ben)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -137,7 +137,7 @@ async fn deleting_an_open_file_closes_its_sockets_on_every_replica() {
 }
 
 /// Whether the document log of `file` exists in Redis.
-async fn log_exists(scratch: &Scratch, file: FileId) -> bool {
+pub async fn log_exists(scratch: &Scratch, file: FileId) -> bool {
     let mut conn = scratch.streams().pool().get().await.unwrap();
     let exists: i64 = deadpool_redis::redis::cmd("EXISTS")
         .arg(scratch.keys().hub_document(file))

@@ -82,10 +82,30 @@ impl External {
     }
 
     pub async fn command(&mut self, command: Value) {
-        let mut line = command.to_string();
-        line.push('\n');
+        self.command_line(&command.to_string()).await;
+    }
+
+    /// Sends one command line as it is: for text no Rust string can hold (lone surrogates,
+    /// written as JSON escapes).
+    pub async fn command_line(&mut self, line: &str) {
         self.stdin.write_all(line.as_bytes()).await.unwrap();
+        self.stdin.write_all(b"\n").await.unwrap();
         self.stdin.flush().await.unwrap();
+    }
+
+    /// Waits until the names in the client's presence are `names` (sorted); returns whether
+    /// they were within `wait`.
+    pub async fn wait_presence(&mut self, names: &[&str], wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            self.command(json!({"cmd": "awareness"})).await;
+            let seen = self.event(wait, |e| e["event"] == "awareness").await;
+            if seen["names"] == json!(names) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
     }
 
     /// The next event for which `matches` holds; earlier ones are dropped.

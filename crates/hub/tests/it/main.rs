@@ -5,9 +5,12 @@
 //! support modules.
 
 mod access;
+mod any_text;
+mod budgets;
 mod clients;
 mod documents;
 mod openapi_fuzz;
+mod presence;
 mod projects;
 
 mod classroom;

@@ -45,6 +45,11 @@ impl HubProcess {
         process
     }
 
+    /// The process id, to read its memory from `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: no close frames, no final sync.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -72,12 +77,21 @@ fn environment(settings: &Settings) -> Vec<(String, String)> {
         max_message_bytes,
         max_connections_per_user,
         send_buffer_messages,
+        send_buffer_bytes,
+        max_document_bytes,
+        update_bytes_per_second,
+        update_burst_bytes,
+        max_awareness_states,
+        max_awareness_bytes,
+        awareness_timeout_ms,
         heartbeat_interval_ms,
         idle_timeout_ms,
         sync_quiet_ms,
         sync_max_delay_ms,
         trim_after_ms,
         unload_after_ms,
+        sync_retry_min_ms,
+        sync_retry_max_ms,
         max_archive_bytes,
         max_archive_entries,
         max_file_bytes,
@@ -98,12 +112,24 @@ fn environment(settings: &Settings) -> Vec<(String, String)> {
             max_connections_per_user.to_string(),
         ),
         ("send_buffer_messages", send_buffer_messages.to_string()),
+        ("send_buffer_bytes", send_buffer_bytes.to_string()),
+        ("max_document_bytes", max_document_bytes.to_string()),
+        (
+            "update_bytes_per_second",
+            update_bytes_per_second.to_string(),
+        ),
+        ("update_burst_bytes", update_burst_bytes.to_string()),
+        ("max_awareness_states", max_awareness_states.to_string()),
+        ("max_awareness_bytes", max_awareness_bytes.to_string()),
+        ("awareness_timeout_ms", awareness_timeout_ms.to_string()),
         ("heartbeat_interval_ms", heartbeat_interval_ms.to_string()),
         ("idle_timeout_ms", idle_timeout_ms.to_string()),
         ("sync_quiet_ms", sync_quiet_ms.to_string()),
         ("sync_max_delay_ms", sync_max_delay_ms.to_string()),
         ("trim_after_ms", trim_after_ms.to_string()),
         ("unload_after_ms", unload_after_ms.to_string()),
+        ("sync_retry_min_ms", sync_retry_min_ms.to_string()),
+        ("sync_retry_max_ms", sync_retry_max_ms.to_string()),
         ("max_archive_bytes", max_archive_bytes.to_string()),
         ("max_archive_entries", max_archive_entries.to_string()),
         ("max_file_bytes", max_file_bytes.to_string()),

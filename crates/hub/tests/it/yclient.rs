@@ -3,15 +3,17 @@
 //! pycrdt-websocket clients (see `tests/clients`).
 
 use futures_util::{SinkExt, StreamExt};
+use std::collections::HashMap;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
 use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use yrs::sync::{Message, SyncMessage};
+use yrs::sync::awareness::AwarenessUpdateEntry;
+use yrs::sync::{AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
-use yrs::{Doc, GetString, ReadTxn, Text, Transact, Update};
+use yrs::{ClientID, Doc, GetString, ReadTxn, Text, TextRef, Transact, TransactionMut, Update};
 
 pub struct YClient {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
@@ -20,6 +22,8 @@ pub struct YClient {
     pub denied: Vec<String>,
     /// Awareness messages received.
     pub awareness_messages: usize,
+    /// The presence states the hub told of, by client (removed ones are dropped).
+    pub presence: HashMap<u64, String>,
     /// The close code and reason, once the hub closed the socket.
     pub closed: Option<(u16, String)>,
 }
@@ -33,6 +37,7 @@ impl YClient {
             doc: Doc::new(),
             denied: Vec::new(),
             awareness_messages: 0,
+            presence: HashMap::new(),
             closed: None,
         };
         let vector = client.doc.transact().state_vector();
@@ -59,14 +64,37 @@ impl YClient {
 
     /// Inserts `chunk` at `index` and sends the update.
     pub async fn insert(&mut self, index: u32, chunk: &str) {
+        self.edit(|text, txn| text.insert(txn, index, chunk)).await;
+    }
+
+    /// Deletes `length` characters from `index` and sends the update.
+    pub async fn delete(&mut self, index: u32, length: u32) {
+        self.edit(|text, txn| text.remove_range(txn, index, length))
+            .await;
+    }
+
+    /// Changes the text with `change` and sends the update.
+    async fn edit(&mut self, change: impl FnOnce(&TextRef, &mut TransactionMut)) {
         let update = {
             let text = self.doc.get_or_insert_text("content");
             let mut txn = self.doc.transact_mut();
             let before = txn.state_vector();
-            text.insert(&mut txn, index, chunk);
+            change(&text, &mut txn);
             txn.encode_state_as_update_v1(&before)
         };
         self.send(&Message::Sync(SyncMessage::Update(update))).await;
+    }
+
+    /// Announces the presence `state` (JSON, or `null` to leave) of awareness client `client`.
+    pub async fn announce(&mut self, client: u64, clock: u32, state: &str) {
+        let entry = AwarenessUpdateEntry {
+            clock,
+            json: state.into(),
+        };
+        let update = AwarenessUpdate {
+            clients: HashMap::from([(ClientID::new(client), entry)]),
+        };
+        self.send(&Message::Awareness(update)).await;
     }
 
     /// Appends `chunk` at the end of the text and sends the update.
@@ -117,7 +145,16 @@ impl YClient {
                         let update = Update::decode_v1(&update).unwrap();
                         self.doc.transact_mut().apply_update(update).unwrap();
                     }
-                    Message::Awareness(_) => self.awareness_messages += 1,
+                    Message::Awareness(update) => {
+                        self.awareness_messages += 1;
+                        for (client, entry) in update.clients {
+                            if &*entry.json == "null" {
+                                self.presence.remove(&client.get());
+                            } else {
+                                self.presence.insert(client.get(), entry.json.to_string());
+                            }
+                        }
+                    }
                     Message::Auth(Some(reason)) => self.denied.push(reason),
                     other => panic!("unexpected message from the hub: {other:?}"),
                 }
