@@ -121,8 +121,7 @@ async fn record(state: &AppState, event: &ResultEvent) -> Result<(), ApiError> {
             let outcome = Finished {
                 status: "graded",
                 verdict: Some(verdict.as_str()),
-                test_results: serde_json::to_value(tests)
-                    .map_err(|e| ApiError::Internal(e.to_string()))?,
+                tests,
                 feedback,
                 started_at: Some(*started_at),
                 finished_at: *finished_at,
@@ -139,7 +138,7 @@ async fn record(state: &AppState, event: &ResultEvent) -> Result<(), ApiError> {
             let outcome = Finished {
                 status: "error",
                 verdict: None,
-                test_results: serde_json::Value::Array(Vec::new()),
+                tests: &[],
                 feedback: reason,
                 started_at: None,
                 finished_at: *finished_at,

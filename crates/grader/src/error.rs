@@ -4,7 +4,7 @@
 //! failure of Docker or the sandbox image with the daemon up is retried until the job's
 //! deliveries run out.
 
-use contracts::StreamError;
+use contracts::{ShownText, StreamError};
 use std::path::PathBuf;
 
 /// Everything that can go wrong in the grader.
@@ -71,8 +71,8 @@ impl GraderError {
 
     /// What the student is told when the job is given up because of this error. It says
     /// what happened without internals (no host names, no image tags).
-    pub fn student_reason(&self) -> String {
-        match self {
+    pub fn student_reason(&self) -> ShownText {
+        let reason = match self {
             GraderError::UnknownRuntime(runtime) => {
                 format!("The language `{runtime}` cannot be graded here.")
             }
@@ -86,7 +86,8 @@ impl GraderError {
                 .to_owned(),
             _ => "The grader failed while handling your submission. Please submit again later."
                 .to_owned(),
-        }
+        };
+        reason.into()
     }
 }
 

@@ -202,7 +202,9 @@ impl Drop for Subscription {
 mod tests {
     use super::*;
     use chrono::Utc;
-    use contracts::{AssignmentId, ResultEvent, ResultKind, SubmissionId, MESSAGE_VERSION};
+    use contracts::{
+        AssignmentId, ResultEvent, ResultKind, SubmissionId, Verdict, MESSAGE_VERSION,
+    };
 
     fn fanout(messages: usize, bytes: usize, per_user: usize) -> Arc<Fanout> {
         let limits = Limits {
@@ -223,8 +225,11 @@ mod tests {
             user_id: UserId(user),
             assignment_id: AssignmentId(1),
             enqueued_at: Utc::now(),
-            kind: ResultKind::Error {
-                reason: "x".repeat(feedback_bytes),
+            kind: ResultKind::Graded {
+                verdict: Verdict::WrongAnswer,
+                tests: testkit::results::outcomes_of_size(feedback_bytes),
+                feedback: "x".into(),
+                started_at: Utc::now(),
                 finished_at: Utc::now(),
             },
         };

@@ -3,7 +3,8 @@
 //! ([`database`]) and a scratch key prefix ([`keys`]) per test, the services started
 //! in-process on port 0 with named setting overrides ([`spawn`]), readiness and metric helpers
 //! ([`probe`]), the sandbox image ([`sandbox`]), a Redis server of a test's own for tests that
-//! flush or stop it ([`RedisServer`]) and the whole platform at once ([`Stack`]).
+//! flush or stop it ([`RedisServer`]), result events of a chosen size ([`results`]) and the
+//! whole platform at once ([`Stack`]).
 //!
 //! A dev-dependency only (and a dependency of the benchmarks): nothing here ships.
 
@@ -12,6 +13,7 @@ pub mod env;
 pub mod keys;
 pub mod probe;
 pub mod redis_server;
+pub mod results;
 pub mod sandbox;
 pub mod schemathesis;
 pub mod scratch;

@@ -3,12 +3,12 @@
 //! nothing: recording is idempotent.
 
 use chrono::{DateTime, Utc};
+use contracts::{ShownText, TestOutcome};
 use db::models::{NewSubmission, Submission};
 use db::schema::{submissions, users};
 use diesel::prelude::*;
 use diesel::result::Error;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use serde_json::Value;
 
 /// How many past submissions a list shows.
 const HISTORY_LIMIT: i64 = 50;
@@ -121,12 +121,13 @@ pub async fn record_grading(
     Ok(updated == 1)
 }
 
-/// The outcome of a finished submission.
+/// The outcome of a finished submission. Its texts are shown text (see
+/// [`contracts::text`]): whatever a program printed, Postgres can store them.
 pub struct Finished<'a> {
     pub status: &'static str,
     pub verdict: Option<&'a str>,
-    pub test_results: Value,
-    pub feedback: &'a str,
+    pub tests: &'a [TestOutcome],
+    pub feedback: &'a ShownText,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: DateTime<Utc>,
 }
@@ -137,6 +138,8 @@ pub async fn record_finished(
     id: i64,
     outcome: Finished<'_>,
 ) -> Result<bool, Error> {
+    let test_results =
+        serde_json::to_value(outcome.tests).map_err(|e| Error::SerializationError(Box::new(e)))?;
     let updated = diesel::update(
         submissions::table
             .find(id)
@@ -145,8 +148,8 @@ pub async fn record_finished(
     .set((
         submissions::status.eq(outcome.status),
         submissions::verdict.eq(outcome.verdict),
-        submissions::test_results.eq(outcome.test_results),
-        submissions::feedback.eq(outcome.feedback),
+        submissions::test_results.eq(test_results),
+        submissions::feedback.eq(outcome.feedback.as_str()),
         submissions::started_at.eq(diesel::dsl::sql::<
             diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
         >("COALESCE(started_at, ")

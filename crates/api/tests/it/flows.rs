@@ -42,7 +42,7 @@ fn graded(submission: &Value, verdict: Verdict) -> ResultEvent {
                 message: None,
                 duration_ms: 5,
             }],
-            feedback: String::new(),
+            feedback: Default::default(),
             started_at: Utc::now(),
             finished_at: Utc::now(),
         },

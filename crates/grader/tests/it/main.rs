@@ -5,6 +5,7 @@
 //! where a test goes through them.
 //!
 //! - [`verdicts`]: honest and hostile submissions get the verdicts they deserve;
+//! - [`bytes`]: any bytes a program produces end in a recorded, readable verdict;
 //! - [`dead_letters`]: what cannot be handled is dead-lettered without holding up the rest;
 //! - [`crash_recovery`]: a grader killed or stopped mid-job loses no job and grades none twice;
 //! - [`readiness`]: the HTTP endpoints, and a grader without Docker;
@@ -12,6 +13,7 @@
 //!
 //! [`support`] holds what these tests share beyond the test kit.
 
+mod bytes;
 mod crash_recovery;
 mod dead_letters;
 mod pipeline;

@@ -129,7 +129,7 @@ impl Queue {
         match &event.kind {
             ResultKind::Graded {
                 verdict, feedback, ..
-            } => Ok((*verdict, feedback.clone(), event.clone())),
+            } => Ok((*verdict, feedback.to_string(), event.clone())),
             _ => unreachable!("filtered above"),
         }
     }
@@ -243,7 +243,7 @@ pub fn is_error(kind: &ResultKind) -> bool {
 /// The reason of an `error` event; empty for other kinds.
 pub fn reason_of(kind: &ResultKind) -> &str {
     match kind {
-        ResultKind::Error { reason, .. } => reason,
+        ResultKind::Error { reason, .. } => reason.as_str(),
         _ => "",
     }
 }
