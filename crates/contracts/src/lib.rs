@@ -16,7 +16,7 @@ pub mod runtimes;
 pub mod streams;
 pub mod text;
 
-pub use consumer::{Consumer, DeadEnd, Handler, Outcome, Received};
+pub use consumer::{Consumer, DeadEnd, Gate, Handler, Outcome, Received};
 pub use entry_id::{EntryId, InvalidEntryId};
 pub use ids::{AssignmentId, CourseId, FileId, ProjectId, SubmissionId, UserId};
 pub use keys::Keys;

@@ -91,6 +91,15 @@ fn judge_without_report(evidence: &Evidence, limits: &Limits) -> Judgement {
                 limits.memory_mb
             ),
         )
+    } else if evidence.deadline_hit && evidence.deadline_capped {
+        (
+            Verdict::TimeLimit,
+            format!(
+                "Your program was still running after {:.1} s, the longest any submission may \
+                 be graded in total (whatever its tests' time limits add up to), and was stopped.",
+                evidence.deadline_ms as f64 / 1000.0
+            ),
+        )
     } else if evidence.deadline_hit {
         (
             Verdict::TimeLimit,
@@ -376,6 +385,24 @@ mod tests {
         });
         assert_eq!(judged.verdict, Verdict::TimeLimit);
         assert!(judged.feedback.contains("9.5 s"), "{}", judged.feedback);
+    }
+
+    #[test]
+    fn without_a_report_a_capped_deadline_says_grading_time_is_capped() {
+        let judged = verdict(Evidence {
+            deadline_hit: true,
+            deadline_capped: true,
+            deadline_ms: 120_000,
+            ..Evidence::default()
+        });
+        assert_eq!(judged.verdict, Verdict::TimeLimit);
+        assert!(
+            judged
+                .feedback
+                .contains("120.0 s, the longest any submission may be graded"),
+            "{}",
+            judged.feedback
+        );
     }
 
     #[test]

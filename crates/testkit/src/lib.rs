@@ -3,7 +3,8 @@
 //! ([`database`]) and a scratch key prefix ([`keys`]) per test, the services started
 //! in-process on port 0 with named setting overrides ([`spawn`]), readiness and metric helpers
 //! ([`probe`]), the sandbox image ([`sandbox`]), a Redis server of a test's own for tests that
-//! flush or stop it ([`RedisServer`]), result events of a chosen size ([`results`]) and the
+//! flush or stop it ([`RedisServer`]), a forwarder a test can cut to take Docker or Postgres
+//! away ([`Proxy`]), result events of a chosen size ([`results`]) and the
 //! whole platform at once ([`Stack`]).
 //!
 //! A dev-dependency only (and a dependency of the benchmarks): nothing here ships.
@@ -12,6 +13,7 @@ pub mod database;
 pub mod env;
 pub mod keys;
 pub mod probe;
+pub mod proxy;
 pub mod redis_server;
 pub mod results;
 pub mod sandbox;
@@ -22,6 +24,7 @@ pub mod stack;
 
 pub use database::ScratchDatabase;
 pub use keys::ScratchPrefix;
+pub use proxy::Proxy;
 pub use redis_server::RedisServer;
 pub use scratch::Scratch;
 pub use spawn::Service;

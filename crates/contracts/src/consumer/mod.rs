@@ -13,6 +13,8 @@
 //! - the handler's [`Outcome`] decides: acknowledge, leave pending for a retry, dead-letter, or
 //!   give the delivery back without counting it because the handler's own backing service is
 //!   down (then the consumer pauses reading, with a growing backoff, until one succeeds);
+//! - while its [`Gate`] ([`Options::gate`]) is closed, it takes no entry at all: the service
+//!   closes it while what its handler needs is down and opens it when that is back;
 //! - an entry is delivered at most [`Options::max_deliveries`] times (one read new is on its
 //!   first delivery; the count of one taken over is read with `XPENDING` before it is
 //!   handled): one that still fails then, one whose handler never finished that often, one
@@ -26,11 +28,13 @@
 //! tests.
 
 mod delivery;
+mod gate;
 mod run;
 #[cfg(test)]
 mod tests;
 
 use crate::streams::{Delivery, StreamError, Streams, TypedStream};
+pub use gate::Gate;
 use run::Run;
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -61,11 +65,13 @@ pub struct Options {
     /// The first pause after a failure of Redis or of a handler's backing service; it doubles
     /// with every further failure, up to 30 s.
     pub backoff: Duration,
+    /// While closed, no entry is taken; none means always open.
+    pub gate: Option<Gate>,
 }
 
 impl Options {
-    /// One slot, 5 deliveries, 30 s claim idle time, 1 s reads and pauses; from the start of
-    /// the stream.
+    /// One slot, 5 deliveries, 30 s claim idle time, 1 s reads and pauses, no gate; from the
+    /// start of the stream.
     pub fn new(group: impl Into<String>, consumer: impl Into<String>) -> Self {
         Self {
             group: group.into(),
@@ -76,6 +82,7 @@ impl Options {
             claim_idle: Duration::from_secs(30),
             read_block: Duration::from_secs(1),
             backoff: Duration::from_secs(1),
+            gate: None,
         }
     }
 

@@ -9,6 +9,7 @@
 //! - [`dead_letters`]: what cannot be handled is dead-lettered without holding up the rest;
 //! - [`crash_recovery`]: a grader killed or stopped mid-job loses no job and grades none twice;
 //! - [`readiness`]: the HTTP endpoints, and a grader without Docker;
+//! - [`outages`]: Docker or the sandbox image away pauses grading, and nothing is lost;
 //! - [`pipeline`]: api → grader → api through HTTP, also across a Redis that lost its data.
 //!
 //! [`support`] holds what these tests share beyond the test kit.
@@ -16,6 +17,7 @@
 mod bytes;
 mod crash_recovery;
 mod dead_letters;
+mod outages;
 mod pipeline;
 mod readiness;
 mod support;
