@@ -9,6 +9,7 @@
 //! `results:dead`; while the database cannot be reached at all, events wait without using up
 //! their deliveries.
 
+use crate::dispatch;
 use crate::error::ApiError;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -150,6 +151,10 @@ async fn record(state: &AppState, event: &ResultEvent) -> Result<(), ApiError> {
         }
     };
     drop(conn);
+    if !matches!(event.kind, ResultKind::Grading { .. }) {
+        // The user has one job fewer on the stream: their next one can go.
+        dispatch::user_soon(state, event.user_id).await;
+    }
     if changed {
         tracing::info!(
             submission_id = id,

@@ -20,6 +20,8 @@ pub struct AppState {
     pub max_code_bytes: usize,
     pub max_queue_backlog: u64,
     pub max_unfinished_per_user: u64,
+    /// Jobs of one user on the submissions stream at once.
+    pub dispatch_per_user: u64,
     pub relay_url: Option<String>,
 }
 
@@ -57,6 +59,7 @@ impl AppState {
             max_code_bytes: settings.max_code_bytes,
             max_queue_backlog: settings.max_queue_backlog,
             max_unfinished_per_user: settings.max_unfinished_per_user,
+            dispatch_per_user: settings.dispatch_per_user,
             relay_url: settings.relay_url.clone(),
         }
     }

@@ -24,6 +24,11 @@ impl TestApp {
         testkit::init_tracing();
         let scratch = Scratch::new("api").await;
         let api = spawn::api(&scratch, adjust).await;
+        Self::around(api, scratch)
+    }
+
+    /// The test app of an api the test started itself on `scratch`.
+    pub fn around(api: Service, scratch: Scratch) -> Self {
         Self {
             api,
             streams: scratch.streams(),

@@ -5,6 +5,7 @@
 //!
 //! - [`bad_requests`]: bad input gets a 4xx with a JSON body naming the problem, never a 500;
 //! - [`flows`]: the student and teacher flows, with grader events injected on the stream;
+//! - [`dispatch`]: jobs go to the graders a few per user at a time, and survive outages;
 //! - [`openapi_fuzz`]: Schemathesis fuzzes the api from its own OpenAPI document;
 //! - [`browser`]: the web UI in headless Chromium against the whole stack.
 //!
@@ -13,5 +14,6 @@
 mod app;
 mod bad_requests;
 mod browser;
+mod dispatch;
 mod flows;
 mod openapi_fuzz;

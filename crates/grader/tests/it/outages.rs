@@ -1,14 +1,17 @@
 //! Outages pause grading, they do not fail it: while Docker is unreachable or the sandbox
 //! image is missing the grader takes no job (and says so in `/readyz` and `grader_paused`),
-//! jobs keep their attempts, and every one is graded once it is back.
+//! jobs keep their attempts, and every one is graded once it is back; when Redis loses its
+//! data, the api dispatches the jobs it lost again, and each is graded once.
 
 use crate::support::grader::{self, remove_containers_of};
 use crate::support::jobs::right_add;
 use crate::support::queue::{is_error, is_graded, is_grading, Queue};
+use crate::support::student::Student;
+use contracts::keys::GRADERS_GROUP;
 use contracts::{ResultEvent, SubmissionId, Verdict};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
-use testkit::{spawn, Proxy, Scratch, Service};
+use testkit::{spawn, Proxy, RedisServer, Scratch, Service};
 
 /// How long Docker stays away.
 const OUTAGE: Duration = Duration::from_secs(60);
@@ -175,4 +178,65 @@ async fn a_missing_image_pauses_grading_until_it_is_built() {
     assert_eq!(grader.metric("grader_paused").await, 0.0);
 
     grader.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_redis_loses_its_data_every_job_is_graded_once() {
+    // A Redis of the test's own: FLUSHALL on the shared one would wipe every other test's keys.
+    let redis = RedisServer::start();
+    let scratch = Scratch::on_redis("grader-lost", &redis.url()).await;
+    let queue = Queue::of(&scratch);
+    let api = spawn::api(&scratch, |s| s.dispatch_sweep_ms = 500).await;
+    let first = Student::sign_in(&api).await;
+    let second = Student::sign_in(&api).await;
+    let hello = first.assignment("Hello, World!").await;
+    let code = "print('Hello, World!')\n";
+
+    // No grader yet: two jobs of each student on the stream, one more waiting in Postgres.
+    let mut submitted = Vec::new();
+    for student in [&first, &first, &first, &second, &second] {
+        submitted.push((student, student.submit(hello, code).await));
+    }
+    let on_stream = || async {
+        queue
+            .streams
+            .backlog(&queue.keys.submissions(), GRADERS_GROUP)
+            .await
+            .unwrap()
+    };
+    assert_eq!(on_stream().await, 4);
+
+    let mut conn = queue.streams.pool().get().await.unwrap();
+    redis::cmd("FLUSHALL")
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let flushed = Instant::now();
+    let grader = spawn::grader_with(grader::settings(&scratch)).await;
+    submitted.push((&second, second.submit(hello, code).await));
+
+    for (student, id) in &submitted {
+        let graded = student
+            .wait_status(*id, "graded", Duration::from_secs(60))
+            .await;
+        assert_eq!(graded["verdict"], "accepted", "{graded}");
+    }
+    println!(
+        "all {} graded {:.1} s after FLUSHALL",
+        submitted.len(),
+        flushed.elapsed().as_secs_f64()
+    );
+    let events = queue.results().await;
+    for (_, id) in &submitted {
+        let verdicts = events
+            .iter()
+            .filter(|e| e.submission_id == SubmissionId(*id) && is_graded(&e.kind))
+            .count();
+        assert_eq!(verdicts, 1, "submission {id} graded once");
+    }
+    assert_eq!(api.metric("api_jobs_requeued_total").await, 4.0);
+
+    grader.stop().await;
+    api.stop().await;
 }
