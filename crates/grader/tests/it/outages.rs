@@ -206,12 +206,7 @@ async fn after_redis_loses_its_data_every_job_is_graded_once() {
     };
     assert_eq!(on_stream().await, 4);
 
-    let mut conn = queue.streams.pool().get().await.unwrap();
-    redis::cmd("FLUSHALL")
-        .query_async::<()>(&mut conn)
-        .await
-        .unwrap();
-    drop(conn);
+    queue.flush_redis().await;
     let flushed = Instant::now();
     let grader = spawn::grader_with(grader::settings(&scratch)).await;
     submitted.push((&second, second.submit(hello, code).await));

@@ -43,6 +43,16 @@ impl Queue {
         entry
     }
 
+    /// Makes Redis lose everything (`FLUSHALL`): only on a Redis of the test's own
+    /// ([`testkit::RedisServer`]), never on the one every test shares.
+    pub async fn flush_redis(&self) {
+        let mut conn = self.streams.pool().get().await.expect("redis connection");
+        redis::cmd("FLUSHALL")
+            .query_async::<()>(&mut conn)
+            .await
+            .expect("FLUSHALL");
+    }
+
     /// Appends an entry with a raw payload, as a broken producer would.
     pub async fn submit_raw(&self, payload: &str) -> String {
         let mut conn = self.streams.pool().get().await.expect("redis connection");
