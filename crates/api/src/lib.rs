@@ -66,6 +66,7 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, A
             registry,
             Readiness::new()
                 .with_postgres(state.db.clone())
+                .with_schema(state.db.clone(), db::SCHEMA_VERSION)
                 .with_redis(state.streams.pool().clone()),
         )
         .with_tokens(state.tokens.clone())
