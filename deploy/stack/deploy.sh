@@ -14,7 +14,9 @@
 # 4. picks the newest version of each secret (or <NAME>_VERSION), the Docker socket's group,
 #    the migration image (Flyway when its image was built, else the workspace's runner) and,
 #    where the kernel has no IPVS, endpoint_mode dnsrr;
-# 5. `docker stack deploy` and waits until every service has its replicas and the edge answers.
+# 5. `docker stack deploy` and waits until every service has its replicas, the migration job of
+#    this deployment's image has completed, and a guest signs in through the edge and lists
+#    its hub projects (both touch the database): only then does it say the platform is up.
 #
 # Re-running it with changed secrets or images rolls the affected services (start-first where
 # safe, rolled back on failure). Progress goes to stderr.
@@ -100,7 +102,40 @@ export ENDPOINT_MODE EDGE_PORT
 log "docker stack deploy $STACK (tag $TAG, migrations: $MIGRATE_WITH)"
 docker stack deploy --prune --resolve-image never -c docker-stack.yml "$STACK" >&2
 
-log "waiting for the services (up to $WAIT_SECONDS s)"
+MIGRATE_IMAGE="$IMAGE_PREFIX/$MIGRATE_WITH:$TAG"
+EDGE="http://127.0.0.1:$EDGE_PORT"
+
+# "complete" once a migration task of this deployment's image has exited successfully; else
+# what its newest task is doing (a failed attempt is retried by Swarm, up to max_attempts).
+migration_state() {
+    local tasks
+    tasks=$(docker service ps "${STACK}_migrate" --no-trunc \
+        --format '{{.Image}}|{{.CurrentState}}|{{.Error}}' 2>/dev/null) || {
+        echo "no ${STACK}_migrate service"
+        return
+    }
+    awk -F'|' -v image="$MIGRATE_IMAGE" '
+        { sub(/@.*/, "", $1) }
+        $1 == image && $2 ~ /^Complete/ { complete = 1 }
+        $1 == image && newest == "" { newest = $2 ($3 != "" ? " (" $3 ")" : "") }
+        END {
+            if (complete) print "complete"
+            else if (newest != "") print newest
+            else print "no task of " image " yet"
+        }' <<<"$tasks"
+}
+
+# A guest signs in through the edge (the api writes a user) and lists its projects (the hub
+# reads them): the schema is there and both answer.
+edge_serves() {
+    local session token
+    session=$(curl -fsS -m 10 -X POST "$EDGE/api/auth/guest" 2>/dev/null) || return 1
+    token=$(sed -n 's/.*"token":"\([^"]*\)".*/\1/p' <<<"$session")
+    [ -n "$token" ] || return 1
+    curl -fsS -m 10 -o /dev/null -H "Authorization: Bearer $token" "$EDGE/hub/projects" 2>/dev/null
+}
+
+log "waiting for the services, the migration and a guest sign-in through the edge (up to $WAIT_SECONDS s)"
 deadline=$((SECONDS + WAIT_SECONDS))
 while :; do
     pending=$(docker stack services "$STACK" --format '{{.Name}} {{.Replicas}}' \
@@ -108,12 +143,15 @@ while :; do
     # Services still rolling (an update waits for each new task to be healthy).
     pending+=$(docker stack services "$STACK" -q | xargs docker service inspect \
         -f '{{if .UpdateStatus}}{{if eq .UpdateStatus.State "updating" "rollback_started"}} {{.Spec.Name}} {{.UpdateStatus.State}}{{end}}{{end}}')
-    ready=0
-    curl -fsS -m 3 -o /dev/null "http://127.0.0.1:$EDGE_PORT/" 2>/dev/null && ready=1
-    if [ -z "$pending" ] && [ $ready = 1 ]; then break; fi
+    migration=$(migration_state)
+    edge="not tried yet"
+    if [ -z "$pending" ] && [ "$migration" = complete ]; then
+        edge_serves && break
+        edge="a guest sign-in through $EDGE failed"
+    fi
     if [ $SECONDS -ge $deadline ]; then
         docker stack ps "$STACK" --no-trunc --format '{{.Name}} {{.CurrentState}} {{.Error}}' | head -n 30 >&2
-        die "not converged after $WAIT_SECONDS s: ${pending:-edge not answering on port $EDGE_PORT}"
+        die "not up after $WAIT_SECONDS s: services: ${pending:-all running}; migration: $migration; edge: $edge"
     fi
     sleep 3
 done
@@ -121,6 +159,5 @@ docker stack services "$STACK" >&2
 rolled_back=$(docker stack services "$STACK" -q | xargs docker service inspect \
     -f '{{if .UpdateStatus}}{{if eq .UpdateStatus.State "rollback_completed" "paused"}}{{.Spec.Name}} ({{.UpdateStatus.Message}}) {{end}}{{end}}')
 [ -z "$rolled_back" ] || log "warning: not updated, rolled back or paused: $rolled_back"
-migrate_state=$(docker service ps "${STACK}_migrate" --format '{{.CurrentState}}' | head -n 1)
-log "migration: $migrate_state"
+log "migration $MIGRATE_IMAGE: complete; a guest signed in through the edge"
 echo "The platform is up: http://127.0.0.1:$EDGE_PORT/ (stack $STACK, tag $TAG)"

@@ -1,7 +1,7 @@
 //! The api service: accounts, courses, assignments and submissions over HTTP (actix-web) with
-//! Postgres (diesel-async) as the record and Redis as read cache and queue. Submissions go out
-//! on the `submissions` stream; the graders' events come back on `results` and are recorded
-//! here by a background consumer.
+//! Postgres (diesel-async) as the record and Redis as read cache and queue. Submissions wait in
+//! Postgres and go out on the `submissions` stream a few per user at a time ([`dispatch`]);
+//! the graders' events come back on `results` and are recorded here by a background consumer.
 //!
 //! [`run`] takes a bound listener, so tests start the real service on port 0.
 
@@ -9,6 +9,7 @@ pub mod access;
 pub mod admin;
 pub mod auth;
 pub mod cache;
+pub mod dispatch;
 pub mod domain;
 pub mod error;
 pub mod markdown;
@@ -70,6 +71,7 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, A
             registry,
             Readiness::new()
                 .with_postgres(state.db.clone())
+                .with_schema(state.db.clone(), db::SCHEMA_VERSION)
                 .with_redis(state.streams.pool().clone()),
         )
         .with_tokens(state.tokens.clone())
@@ -85,6 +87,12 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, A
     let results = tokio::spawn(results::consume(
         state.clone(),
         results::options(&settings, consumer),
+        shutdown.clone(),
+    ));
+    let dispatcher = tokio::spawn(dispatch::run(
+        state.clone(),
+        Duration::from_millis(settings.dispatch_sweep_ms),
+        Duration::from_millis(settings.lost_grading_after_ms),
         shutdown.clone(),
     ));
 
@@ -113,7 +121,12 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, A
     .disable_signals()
     .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
     .run();
-    Ok(Running::new(server, port, shutdown, vec![results]))
+    Ok(Running::new(
+        server,
+        port,
+        shutdown,
+        vec![results, dispatcher],
+    ))
 }
 
 /// Samples the graders' backlog for `api_queue_backlog_jobs` before each scrape.

@@ -1,7 +1,7 @@
 //! The api's own Prometheus series, registered in the shared registry that `/metrics`
 //! renders (the HTTP series come with [`http_edge::Metrics`]).
 
-use prometheus::{IntCounterVec, IntGauge};
+use prometheus::{IntCounter, IntCounterVec, IntGauge};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -10,6 +10,10 @@ pub struct Metrics {
     pub results_recorded: IntCounterVec,
     /// Jobs the graders have not finished, sampled at scrape time.
     pub queue_backlog: IntGauge,
+    /// Jobs put on the submissions stream.
+    pub jobs_dispatched: IntCounter,
+    /// Jobs put back to waiting because the stream lost them.
+    pub jobs_requeued: IntCounter,
 }
 
 impl Metrics {
@@ -33,6 +37,14 @@ impl Metrics {
             queue_backlog: registry.gauge(
                 "queue_backlog_jobs",
                 "Submissions queued or grading, per the graders' consumer group",
+            ),
+            jobs_dispatched: registry.counter(
+                "jobs_dispatched_total",
+                "Jobs put on the submissions stream",
+            ),
+            jobs_requeued: registry.counter(
+                "jobs_requeued_total",
+                "Jobs dispatched again because the stream lost them",
             ),
         }
     }

@@ -10,6 +10,7 @@
 //! their deliveries. The consumer trims what the api has recorded, keeping the last
 //! `results_history_ms` (at most `results_history_entries` events) for relays to resume from.
 
+use crate::dispatch;
 use crate::error::ApiError;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -127,8 +128,7 @@ async fn record(state: &AppState, event: &ResultEvent) -> Result<(), ApiError> {
             let outcome = Finished {
                 status: "graded",
                 verdict: Some(verdict.as_str()),
-                test_results: serde_json::to_value(tests)
-                    .map_err(|e| ApiError::Internal(e.to_string()))?,
+                tests,
                 feedback,
                 started_at: Some(*started_at),
                 finished_at: *finished_at,
@@ -145,7 +145,7 @@ async fn record(state: &AppState, event: &ResultEvent) -> Result<(), ApiError> {
             let outcome = Finished {
                 status: "error",
                 verdict: None,
-                test_results: serde_json::Value::Array(Vec::new()),
+                tests: &[],
                 feedback: reason,
                 started_at: None,
                 finished_at: *finished_at,
@@ -157,6 +157,10 @@ async fn record(state: &AppState, event: &ResultEvent) -> Result<(), ApiError> {
         }
     };
     drop(conn);
+    if !matches!(event.kind, ResultKind::Grading { .. }) {
+        // The user has one job fewer on the stream: their next one can go.
+        dispatch::user_soon(state, event.user_id).await;
+    }
     if changed {
         tracing::info!(
             submission_id = id,

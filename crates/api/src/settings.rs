@@ -17,6 +17,9 @@ cache_enabled = true
 cache_ttl_seconds = 300
 max_queue_backlog = 2000
 max_unfinished_per_user = 10
+dispatch_per_user = 2
+dispatch_sweep_ms = 5000
+lost_grading_after_ms = 300000
 stream_max_len = 100000
 db_pool_size = 16
 redis_pool_size = 32
@@ -55,6 +58,13 @@ pub struct Settings {
     pub max_queue_backlog: u64,
     /// Submissions one user may have queued or grading at once; more get 429.
     pub max_unfinished_per_user: u64,
+    /// Jobs of one user on the submissions stream at once; the rest wait in Postgres.
+    pub dispatch_per_user: u64,
+    /// How often the dispatcher puts waiting jobs on the stream and looks for jobs Redis lost.
+    pub dispatch_sweep_ms: u64,
+    /// A job being graded whose stream entry is gone is put on the stream again once grading
+    /// started this long ago (a grader may still finish it; longer than any grading takes).
+    pub lost_grading_after_ms: u64,
     pub stream_max_len: usize,
     pub db_pool_size: usize,
     pub redis_pool_size: usize,
@@ -95,6 +105,8 @@ impl Settings {
         settings::require_positive(&[
             ("result_max_deliveries", settings.result_max_deliveries),
             ("max_unfinished_per_user", settings.max_unfinished_per_user),
+            ("dispatch_per_user", settings.dispatch_per_user),
+            ("dispatch_sweep_ms", settings.dispatch_sweep_ms),
         ])?;
         settings.assignment_bounds()?;
         Ok(settings)

@@ -23,6 +23,8 @@ pub struct AppState {
     pub max_unfinished_per_user: u64,
     /// What teachers may set in an assignment.
     pub bounds: Bounds,
+    /// Jobs of one user on the submissions stream at once.
+    pub dispatch_per_user: u64,
     pub relay_url: Option<String>,
 }
 
@@ -62,6 +64,7 @@ impl AppState {
             max_queue_backlog: settings.max_queue_backlog,
             max_unfinished_per_user: settings.max_unfinished_per_user,
             bounds,
+            dispatch_per_user: settings.dispatch_per_user,
             relay_url: settings.relay_url.clone(),
         }
     }

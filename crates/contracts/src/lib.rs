@@ -14,8 +14,9 @@ pub mod keys;
 pub mod messages;
 pub mod runtimes;
 pub mod streams;
+pub mod text;
 
-pub use consumer::{Consumer, DeadEnd, Handler, Outcome, Received};
+pub use consumer::{Consumer, DeadEnd, Gate, Handler, Outcome, Received};
 pub use entry_id::{EntryId, InvalidEntryId};
 pub use ids::{AssignmentId, CourseId, FileId, ProjectId, SubmissionId, UserId};
 pub use keys::Keys;
@@ -25,3 +26,4 @@ pub use messages::{
 };
 pub use runtimes::{Runtime, RuntimeCatalog, RuntimeName};
 pub use streams::{redis_pool, Delivery, StreamError, Streams, TypedStream};
+pub use text::ShownText;

@@ -1,6 +1,9 @@
 //! The messages on the streams. Each is self-contained (a grader never asks anyone for
 //! anything), versioned with `v`, and stamped so that every hop's latency can be measured.
+//! Every text in a result that a student's program could have shaped is a [`ShownText`], so
+//! whatever bytes it printed or raised, a verdict can be stored and shown.
 
+use crate::text::ShownText;
 use crate::{AssignmentId, SubmissionId, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -157,10 +160,10 @@ pub enum TestStatus {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestOutcome {
-    pub name: String,
+    pub name: ShownText,
     pub status: TestStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<ShownText>,
     pub duration_ms: u64,
 }
 
@@ -186,13 +189,13 @@ pub enum ResultKind {
     Graded {
         verdict: Verdict,
         tests: Vec<TestOutcome>,
-        feedback: String,
+        feedback: ShownText,
         started_at: DateTime<Utc>,
         finished_at: DateTime<Utc>,
     },
     /// The job could not be graded after every retry; `reason` is for the student.
     Error {
-        reason: String,
+        reason: ShownText,
         finished_at: DateTime<Utc>,
     },
 }
@@ -265,7 +268,7 @@ mod tests {
                 tests: vec![TestOutcome {
                     name: "adds".into(),
                     status: TestStatus::Failed,
-                    message: Some("expected 3, got 4".into()),
+                    message: Some("expected 3, got \0 4".into()),
                     duration_ms: 12,
                 }],
                 feedback: "adds: expected 3, got 4".into(),
@@ -276,8 +279,29 @@ mod tests {
         let json = serde_json::to_value(&event).unwrap();
         assert_eq!(json["status"], "graded");
         assert_eq!(json["verdict"], "wrong_answer");
+        assert_eq!(json["tests"][0]["message"], "expected 3, got \\0 4");
         let back: ResultEvent = serde_json::from_value(json).unwrap();
         assert_eq!(back, event);
+    }
+
+    #[test]
+    fn a_result_event_with_raw_control_characters_decodes_to_shown_text() {
+        // As a producer that skipped `ShownText` would write it.
+        let raw = r#"{"v":1,"submission_id":1,"user_id":2,"assignment_id":3,
+            "enqueued_at":"2024-01-01T00:00:00Z","status":"graded","verdict":"runtime_error",
+            "tests":[{"name":"t\u0000","status":"error","message":"x\u0000\u001b[2J",
+            "duration_ms":1}],"feedback":"bad \u0000","started_at":"2024-01-01T00:00:00Z",
+            "finished_at":"2024-01-01T00:00:01Z"}"#;
+        let event: ResultEvent = serde_json::from_str(raw).unwrap();
+        let ResultKind::Graded {
+            tests, feedback, ..
+        } = event.kind
+        else {
+            panic!("a graded event");
+        };
+        assert_eq!(feedback.as_str(), "bad \\0");
+        assert_eq!(tests[0].name.as_str(), "t\\0");
+        assert_eq!(tests[0].message.as_ref().unwrap().as_str(), "x\\0\\x1b[2J");
     }
 
     #[test]

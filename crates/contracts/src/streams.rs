@@ -236,6 +236,41 @@ impl Streams {
         Ok(reply.ids.into_iter().map(decode).collect())
     }
 
+    /// For each of `ids`, whether `stream` still holds that entry (one round trip). An id that
+    /// is not an entry id is not held.
+    pub async fn holds<M>(
+        &self,
+        stream: &TypedStream<M>,
+        ids: &[String],
+    ) -> Result<Vec<bool>, StreamError> {
+        let valid: Vec<&String> = ids
+            .iter()
+            .filter(|id| id.parse::<crate::EntryId>().is_ok())
+            .collect();
+        let mut pipe = redis::pipe();
+        for id in &valid {
+            pipe.cmd("XRANGE")
+                .arg(stream.name())
+                .arg(id.as_str())
+                .arg(id.as_str())
+                .arg("COUNT")
+                .arg(1);
+        }
+        let found: Vec<StreamRangeReply> = if valid.is_empty() {
+            Vec::new()
+        } else {
+            let mut conn = self.pool.get().await?;
+            pipe.query_async(&mut conn).await?
+        };
+        let held: std::collections::HashSet<&str> = valid
+            .iter()
+            .zip(&found)
+            .filter(|(_, reply)| !reply.ids.is_empty())
+            .map(|(id, _)| id.as_str())
+            .collect();
+        Ok(ids.iter().map(|id| held.contains(id.as_str())).collect())
+    }
+
     /// The oldest and newest entry ids `stream` holds, read at one instant; `None` when the
     /// stream is empty or absent. Trimming moves `first` forward, so history older than it is
     /// gone.
@@ -483,6 +518,28 @@ mod tests {
             streams.range_after(&stream, "0-0", 10).await.unwrap().len(),
             5
         );
+        delete(&streams, &stream).await;
+    }
+
+    #[tokio::test]
+    async fn holds_says_which_entries_are_still_there() {
+        let streams = streams();
+        let stream = scratch_stream();
+        let kept = streams.publish(&stream, &1).await.unwrap();
+        let deleted = streams.publish(&stream, &2).await.unwrap();
+        let mut conn = streams.pool().get().await.unwrap();
+        let _: u64 = redis::cmd("XDEL")
+            .arg(stream.name())
+            .arg(&deleted)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let ids = [kept, deleted, "not-an-id".to_owned(), "1-0".to_owned()];
+        assert_eq!(
+            streams.holds(&stream, &ids).await.unwrap(),
+            [true, false, false, false]
+        );
+        assert!(streams.holds(&stream, &[]).await.unwrap().is_empty());
         delete(&streams, &stream).await;
     }
 

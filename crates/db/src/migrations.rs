@@ -204,6 +204,39 @@ struct LegacyVersion {
     version: i32,
 }
 
+#[derive(QueryableByName)]
+struct Present {
+    #[diesel(sql_type = Bool)]
+    present: bool,
+}
+
+#[derive(QueryableByName)]
+struct Newest {
+    #[diesel(sql_type = Nullable<Integer>)]
+    version: Option<i32>,
+}
+
+/// The newest migration `flyway_schema_history` records as applied (a baseline counts, a
+/// failed one does not); `None` when nothing is recorded, or there is no such table.
+pub async fn applied_version(
+    conn: &mut AsyncPgConnection,
+) -> Result<Option<i32>, diesel::result::Error> {
+    let history: Present =
+        diesel::sql_query("SELECT to_regclass('flyway_schema_history') IS NOT NULL AS present")
+            .get_result(conn)
+            .await?;
+    if !history.present {
+        return Ok(None);
+    }
+    let newest: Newest = diesel::sql_query(
+        "SELECT MAX(version::INTEGER) AS version FROM flyway_schema_history \
+         WHERE success AND version ~ '^[0-9]+$'",
+    )
+    .get_result(conn)
+    .await?;
+    Ok(newest.version)
+}
+
 /// Applies the migrations in `dir` that `url` has not seen yet; returns their versions.
 pub async fn migrate(url: &str, dir: &Path) -> Result<Vec<i32>, MigrationError> {
     let migrations = load(dir)?;
@@ -415,6 +448,17 @@ mod tests {
         assert_eq!(versions, sorted);
         assert!(versions.len() >= 3);
         assert!(migrations.iter().all(|m| m.script.starts_with('V')));
+    }
+
+    #[test]
+    fn the_schema_version_is_the_newest_migration() {
+        let migrations = load(&crate::migrations_dir()).unwrap();
+        let newest = migrations.last().map(|m| m.version);
+        assert_eq!(
+            Some(crate::SCHEMA_VERSION),
+            newest,
+            "db::SCHEMA_VERSION must name the newest file in flyway/sql"
+        );
     }
 
     #[test]

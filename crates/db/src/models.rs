@@ -87,6 +87,10 @@ pub struct Submission {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// When its job was put on the submissions stream; `None` while it waits in Postgres.
+    pub dispatched_at: Option<DateTime<Utc>>,
+    /// The stream entry id of its job, once dispatched.
+    pub stream_entry: Option<String>,
 }
 
 #[derive(Debug, Insertable)]

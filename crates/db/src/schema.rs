@@ -72,6 +72,8 @@ diesel::table! {
         created_at -> Timestamptz,
         started_at -> Nullable<Timestamptz>,
         finished_at -> Nullable<Timestamptz>,
+        dispatched_at -> Nullable<Timestamptz>,
+        stream_entry -> Nullable<Text>,
     }
 }
 

@@ -1,10 +1,10 @@
 //! The grader's one error type. Every failure is either the grader's infrastructure, never
 //! blamed on the student, or a job that cannot be graded at all, which is dead-lettered at
-//! once. Infrastructure that is down (Redis, the Docker daemon) costs the job no attempt; a
-//! failure of Docker or the sandbox image with the daemon up is retried until the job's
-//! deliveries run out.
+//! once. Infrastructure that is down or missing (Redis, the Docker daemon, a sandbox image)
+//! costs the job no attempt; Docker refusing a request with the daemon up is retried until
+//! the job's deliveries run out.
 
-use contracts::StreamError;
+use contracts::{ShownText, StreamError};
 use std::path::PathBuf;
 
 /// Everything that can go wrong in the grader.
@@ -45,12 +45,18 @@ impl GraderError {
         )
     }
 
-    /// Whether the grader's own backing services are down (Redis, the Docker daemon): the job
-    /// is not to blame and the attempt does not count.
+    /// Whether the grader's own backing services are down or missing (Redis, the Docker
+    /// daemon, a sandbox image): the job is not to blame and the attempt does not count.
     pub fn is_unavailable(&self) -> bool {
+        self.stops_sandboxes() || matches!(self, GraderError::Redis(_))
+    }
+
+    /// Whether no sandbox can run until an operator or Docker itself fixes this: the grader
+    /// stops taking jobs meanwhile.
+    pub fn stops_sandboxes(&self) -> bool {
         matches!(
             self,
-            GraderError::Redis(_) | GraderError::DockerUnavailable(_)
+            GraderError::DockerUnavailable(_) | GraderError::ImageMissing { .. }
         )
     }
 
@@ -71,8 +77,8 @@ impl GraderError {
 
     /// What the student is told when the job is given up because of this error. It says
     /// what happened without internals (no host names, no image tags).
-    pub fn student_reason(&self) -> String {
-        match self {
+    pub fn student_reason(&self) -> ShownText {
+        let reason = match self {
             GraderError::UnknownRuntime(runtime) => {
                 format!("The language `{runtime}` cannot be graded here.")
             }
@@ -86,7 +92,8 @@ impl GraderError {
                 .to_owned(),
             _ => "The grader failed while handling your submission. Please submit again later."
                 .to_owned(),
-        }
+        };
+        reason.into()
     }
 }
 
@@ -105,8 +112,8 @@ mod tests {
         );
         assert!(err.is_retryable());
         assert!(
-            !err.is_unavailable(),
-            "a missing image uses up the job's attempts"
+            err.is_unavailable() && err.stops_sandboxes(),
+            "a missing image pauses grading, it does not use up the job's attempts"
         );
         assert!(!err.student_reason().contains("xyz"));
     }

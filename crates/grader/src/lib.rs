@@ -25,6 +25,7 @@ pub use settings::Settings;
 
 use contracts::{Keys, RuntimeCatalog, Streams};
 use metrics::Metrics;
+use sandbox::availability::Availability;
 use sandbox::docker::DockerClient;
 use sandbox::Sandbox;
 use secrecy::ExposeSecret;
@@ -69,13 +70,15 @@ pub async fn run(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    tokio::spawn(report_missing_images(docker.clone(), images.clone()));
+    let availability = Availability::new(docker.clone(), images.clone(), metrics.clone());
+    let watcher = tokio::spawn(availability.clone().watch(shutdown.clone()));
 
     let probe = routes::Probe {
         streams: streams.clone(),
         keys: keys.clone(),
         docker: docker.clone(),
         images,
+        availability: availability.clone(),
         backlog: metrics.queue_backlog.clone(),
     };
     let server = routes::serve(listener, probe, registry)?;
@@ -89,16 +92,32 @@ pub async fn run(
         shutdown.clone(),
     ));
 
-    let consumer = queue::consumer(streams.clone(), &keys, &settings, consumer_name);
+    let consumer = queue::consumer(
+        streams.clone(),
+        &keys,
+        &settings,
+        consumer_name,
+        availability.gate(),
+    );
     tracing::info!(consumer = %consumer.options().consumer, slots = settings.concurrency,
         "consuming submissions");
-    let grader = queue::Grader::new(streams, keys, catalog, sandbox, metrics, shutdown.clone());
+    let tools = queue::Tools {
+        streams,
+        keys,
+        catalog,
+        sandbox,
+        availability,
+        metrics,
+    };
+    let grader = queue::Grader::new(tools, shutdown.clone());
     let tally = consumer.run(Arc::new(grader), shutdown.clone()).await;
     tracing::info!(?tally, "stopped consuming submissions");
 
     shutdown.cancel();
-    if let Err(e) = janitor.await {
-        tracing::error!(error = %e, "janitor failed");
+    for (task, name) in [(janitor, "janitor"), (watcher, "availability watcher")] {
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, "{name} failed");
+        }
     }
     server_handle.stop(true).await;
     match server_task.await {
@@ -120,14 +139,4 @@ fn load_catalog(settings: &Settings) -> Result<RuntimeCatalog, GraderError> {
     };
     let text = std::fs::read_to_string(path).map_err(|e| problem(e.to_string()))?;
     RuntimeCatalog::parse(&text).map_err(problem)
-}
-
-/// Says loudly at start-up what `/readyz` would say, so a missing image is seen in the logs.
-async fn report_missing_images(docker: DockerClient, images: Vec<String>) {
-    for image in images {
-        match docker.require_image(&image).await {
-            Ok(()) => tracing::info!(image, "sandbox image present"),
-            Err(e) => tracing::error!(image, "{e}"),
-        }
-    }
 }

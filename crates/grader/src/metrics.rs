@@ -32,6 +32,10 @@ pub struct Metrics {
     pub containers_reaped: IntCounter,
     /// `grader_queue_backlog_jobs`: jobs not yet acknowledged by any grader (set on scrape).
     pub queue_backlog: IntGauge,
+    /// `grader_paused`: 1 while no job is taken because Docker or a sandbox image is missing.
+    pub paused: IntGauge,
+    /// `grader_pauses_total`: times taking jobs stopped for that reason.
+    pub pauses: IntCounter,
 }
 
 impl Metrics {
@@ -68,6 +72,14 @@ impl Metrics {
             queue_backlog: registry.gauge(
                 "queue_backlog_jobs",
                 "Jobs on the submissions stream not yet acknowledged",
+            ),
+            paused: registry.gauge(
+                "paused",
+                "1 while no job is taken: Docker is unreachable or a sandbox image is missing",
+            ),
+            pauses: registry.counter(
+                "pauses_total",
+                "Times taking jobs stopped because Docker or a sandbox image was missing",
             ),
         };
         for verdict in Verdict::ALL {

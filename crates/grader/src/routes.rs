@@ -1,9 +1,11 @@
 //! The grader's HTTP endpoints, all from the shared edge: `/healthz`, `/readyz` (Redis, Docker
-//! and every sandbox image are there) and `/metrics`.
+//! and every sandbox image are there, and `grading`: jobs are being taken, or why not) and
+//! `/metrics`.
 //!
 //! Actix runs handlers on its own worker runtime; the probes themselves are spawned on the
 //! grader's main runtime, where the Redis pool and the Docker client live.
 
+use crate::sandbox::availability::Availability;
 use crate::sandbox::docker::DockerClient;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -27,6 +29,8 @@ pub struct Probe {
     pub docker: DockerClient,
     /// Every image the runtime catalogue needs, with this grader's tag.
     pub images: Vec<String>,
+    /// Whether jobs are taken.
+    pub availability: Availability,
     /// `grader_queue_backlog_jobs`, sampled at scrape time.
     pub backlog: IntGauge,
 }
@@ -67,7 +71,8 @@ where
 }
 
 fn readiness(probe: &Arc<Probe>, main: &Handle) -> Readiness {
-    let (redis, docker, images) = (probe.clone(), probe.clone(), probe.clone());
+    let (redis, docker, images, grading) =
+        (probe.clone(), probe.clone(), probe.clone(), probe.clone());
     let (main_redis, main_docker, main_images) = (main.clone(), main.clone(), main.clone());
     Readiness::new()
         .with("redis", move || {
@@ -83,6 +88,10 @@ fn readiness(probe: &Arc<Probe>, main: &Handle) -> Readiness {
         .with("images", move || {
             let probe = images.clone();
             on_main(&main_images, async move { missing_images(&probe).await })
+        })
+        .with("grading", move || {
+            let paused = grading.availability.paused_because();
+            async move { paused.map_or(Ok(()), |reason| Err(format!("paused: {reason}"))) }
         })
 }
 

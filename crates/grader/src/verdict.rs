@@ -10,14 +10,15 @@
 
 use crate::sandbox::protocol::RunnerReport;
 use crate::sandbox::Evidence;
-use contracts::{Limits, TestCase, TestOutcome, TestStatus, Verdict};
+use contracts::{Limits, ShownText, TestCase, TestOutcome, TestStatus, Verdict};
 
 /// The verdict with everything the student sees.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Judgement {
     pub verdict: Verdict,
     pub tests: Vec<TestOutcome>,
-    pub feedback: String,
+    /// One sentence, quoting the runner's message (shown text already) where there is one.
+    pub feedback: ShownText,
 }
 
 /// Judges one run of a submission's `tests` with `limits`.
@@ -46,11 +47,11 @@ fn judge_report(report: RunnerReport, limits: &Limits) -> Judgement {
         return Judgement {
             verdict: Verdict::InternalError,
             tests: report.tests,
-            feedback: "The grader failed while running your code; please submit again.".to_owned(),
+            feedback: "The grader failed while running your code; please submit again.".into(),
         };
     }
     if !report.compile.ok {
-        let message = report.compile.message.trim();
+        let message = report.compile.message.as_str().trim();
         let feedback = if message.is_empty() {
             "Your code does not compile.".to_owned()
         } else {
@@ -59,7 +60,7 @@ fn judge_report(report: RunnerReport, limits: &Limits) -> Judgement {
         return Judgement {
             verdict: Verdict::CompileError,
             tests: report.tests,
-            feedback,
+            feedback: feedback.into(),
         };
     }
     let deciding = report
@@ -77,7 +78,7 @@ fn judge_report(report: RunnerReport, limits: &Limits) -> Judgement {
     Judgement {
         verdict,
         tests: report.tests,
-        feedback,
+        feedback: feedback.into(),
     }
 }
 
@@ -88,6 +89,15 @@ fn judge_without_report(evidence: &Evidence, limits: &Limits) -> Judgement {
             format!(
                 "Your program used more than the memory limit of {} MiB and was stopped.",
                 limits.memory_mb
+            ),
+        )
+    } else if evidence.deadline_hit && evidence.deadline_capped {
+        (
+            Verdict::TimeLimit,
+            format!(
+                "Your program was still running after {:.1} s, the longest any submission may \
+                 be graded in total (whatever its tests' time limits add up to), and was stopped.",
+                evidence.deadline_ms as f64 / 1000.0
             ),
         )
     } else if evidence.deadline_hit {
@@ -113,7 +123,7 @@ fn judge_without_report(evidence: &Evidence, limits: &Limits) -> Judgement {
     Judgement {
         verdict,
         tests: Vec::new(),
-        feedback,
+        feedback: feedback.into(),
     }
 }
 
@@ -135,8 +145,8 @@ fn failure_sentence(test: &TestOutcome, limits: &Limits) -> String {
     let name = &test.name;
     let detail = test
         .message
-        .as_deref()
-        .map(str::trim)
+        .as_ref()
+        .map(|m| m.as_str().trim())
         .filter(|m| !m.is_empty());
     let (what, limit) = match test.status {
         TestStatus::Failed => ("failed", None),
@@ -189,7 +199,7 @@ mod tests {
             report: Some(RunnerReport {
                 compile: CompileReport {
                     ok: true,
-                    message: String::new(),
+                    message: ShownText::default(),
                 },
                 tests,
                 internal_error: None,
@@ -375,6 +385,24 @@ mod tests {
         });
         assert_eq!(judged.verdict, Verdict::TimeLimit);
         assert!(judged.feedback.contains("9.5 s"), "{}", judged.feedback);
+    }
+
+    #[test]
+    fn without_a_report_a_capped_deadline_says_grading_time_is_capped() {
+        let judged = verdict(Evidence {
+            deadline_hit: true,
+            deadline_capped: true,
+            deadline_ms: 120_000,
+            ..Evidence::default()
+        });
+        assert_eq!(judged.verdict, Verdict::TimeLimit);
+        assert!(
+            judged
+                .feedback
+                .contains("120.0 s, the longest any submission may be graded"),
+            "{}",
+            judged.feedback
+        );
     }
 
     #[test]

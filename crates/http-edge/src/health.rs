@@ -50,6 +50,11 @@ impl Readiness {
         self.with("database", move || ping_postgres(pool.clone()))
     }
 
+    /// Adds `schema`: [`schema_at`] `required` over `pool`.
+    pub fn with_schema(self, pool: db::DbPool, required: i32) -> Self {
+        self.with("schema", move || schema_at(pool.clone(), required))
+    }
+
     /// Runs every probe at once; `true` when all passed, with each one's status.
     pub async fn check(&self) -> (bool, Map<String, Value>) {
         let outcomes = join_all(self.probes.iter().map(|(name, probe)| async move {
@@ -91,6 +96,26 @@ pub async fn ping_postgres(pool: db::DbPool) -> Result<(), String> {
         .await
         .map(drop)
         .map_err(|e| e.to_string())
+}
+
+/// The database's schema has reached migration `required` (per `flyway_schema_history`), so
+/// the code's queries find their tables and columns: a service started before the migration
+/// job finished takes no traffic.
+pub async fn schema_at(pool: db::DbPool, required: i32) -> Result<(), String> {
+    let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+    let applied = db::migrations::applied_version(&mut conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    match applied {
+        Some(version) if version >= required => Ok(()),
+        Some(version) => Err(format!(
+            "the schema is at V{version}, this code needs V{required}: migrations pending"
+        )),
+        None => Err(format!(
+            "no migration applied (flyway_schema_history is empty or missing), this code \
+             needs V{required}"
+        )),
+    }
 }
 
 /// `/healthz`: the process is up.

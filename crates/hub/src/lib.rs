@@ -169,6 +169,7 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, H
             series,
             Readiness::new()
                 .with_postgres(db.clone())
+                .with_schema(db.clone(), db::SCHEMA_VERSION)
                 .with_redis(redis.clone()),
         )
         .with_tokens(tokens.clone())

@@ -1,8 +1,8 @@
 //! The hub's settings: built-in defaults, then `HUB__CONFIG_FILE`, `HUB__*` variables and
 //! Docker secrets (`redis_url`, `database_url`, `jwt_secret`).
 
-use http_edge::HighWater;
 use crate::live::presence::PresenceLimits;
+use http_edge::HighWater;
 use serde::Deserialize;
 use settings::{SecretString, SettingsError};
 use std::time::Duration;

@@ -39,6 +39,12 @@ impl ScratchDatabase {
                     attempt += 1;
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
+                // Dropped by another checkout's tests (an older test kit dropped every
+                // template but its own): made again.
+                Err(error) if attempt < 50 && error.to_string().contains("does not exist") => {
+                    attempt += 1;
+                    build_template(&admin_url, &template).await?;
+                }
                 Err(error) => return Err(error.into()),
             }
         }
@@ -69,28 +75,33 @@ impl Drop for ScratchDatabase {
 }
 
 /// The name of the migrated template for the repository's current migration files, created
-/// on first use (by whichever process gets there first); older templates are dropped.
+/// on first use (by whichever process gets there first).
 async fn template(admin_url: &str) -> anyhow::Result<String> {
     static TEMPLATE: OnceCell<String> = OnceCell::const_new();
     TEMPLATE
         .get_or_try_init(|| async {
-            let dir = db::migrations_dir();
-            let fingerprint = db::migrations::load(&dir)?
+            let fingerprint = db::migrations::load(&db::migrations_dir())?
                 .iter()
                 .fold(0u32, |acc, m| acc.rotate_left(5) ^ m.checksum as u32);
             let name = format!("scratch_template_{fingerprint:08x}");
-            let mut admin = AsyncPgConnection::establish(admin_url).await?;
-            admin
-                .batch_execute(&format!("SELECT pg_advisory_lock({TEMPLATE_LOCK})"))
-                .await?;
-            let made = make_template(&mut admin, admin_url, &name, &dir).await;
-            admin
-                .batch_execute(&format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK})"))
-                .await?;
-            made.map(|()| name)
+            build_template(admin_url, &name).await?;
+            Ok(name)
         })
         .await
         .cloned()
+}
+
+/// Makes the template `name` unless it exists, one process at a time.
+async fn build_template(admin_url: &str, name: &str) -> anyhow::Result<()> {
+    let mut admin = AsyncPgConnection::establish(admin_url).await?;
+    admin
+        .batch_execute(&format!("SELECT pg_advisory_lock({TEMPLATE_LOCK})"))
+        .await?;
+    let made = make_template(&mut admin, admin_url, name, &db::migrations_dir()).await;
+    admin
+        .batch_execute(&format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK})"))
+        .await?;
+    made
 }
 
 async fn make_template(
@@ -115,14 +126,8 @@ async fn make_template(
     if templates.iter().any(|t| t.datname == name) {
         return Ok(());
     }
-    for stale in templates {
-        admin
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                stale.datname
-            ))
-            .await?;
-    }
+    // Templates of other migration files stay: another checkout's tests on this server (a
+    // branch with a migration more or less) may be cloning them right now.
     // Built under another name and renamed, so a half-migrated template is never cloned.
     let building = format!("{name}_building");
     // Two statements: neither may run inside the implicit transaction of a batch.

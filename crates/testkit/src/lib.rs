@@ -3,7 +3,9 @@
 //! ([`database`]) and a scratch key prefix ([`keys`]) per test, the services started
 //! in-process on port 0 with named setting overrides ([`spawn`]), readiness and metric helpers
 //! ([`probe`]), the sandbox image ([`sandbox`]), a Redis server of a test's own for tests that
-//! flush or stop it ([`RedisServer`]) and the whole platform at once ([`Stack`]).
+//! flush or stop it ([`RedisServer`]), a forwarder a test can cut to take Docker or Postgres
+//! away ([`Proxy`]), result events of a chosen size ([`results`]) and the
+//! whole platform at once ([`Stack`]).
 //!
 //! A dev-dependency only (and a dependency of the benchmarks): nothing here ships.
 
@@ -11,7 +13,9 @@ pub mod database;
 pub mod env;
 pub mod keys;
 pub mod probe;
+pub mod proxy;
 pub mod redis_server;
+pub mod results;
 pub mod sandbox;
 pub mod schemathesis;
 pub mod scratch;
@@ -20,6 +24,7 @@ pub mod stack;
 
 pub use database::ScratchDatabase;
 pub use keys::ScratchPrefix;
+pub use proxy::Proxy;
 pub use redis_server::{Filler, RedisServer};
 pub use scratch::Scratch;
 pub use spawn::Service;

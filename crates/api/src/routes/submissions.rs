@@ -1,16 +1,16 @@
-//! Submissions: create (stored as `queued`, then put on the `submissions` stream), list mine,
-//! read one, delete mine.
+//! Submissions: create (stored as `queued`, waiting in Postgres until [`dispatch`] puts it on
+//! the `submissions` stream), list mine, read one, delete mine.
 
 use crate::access::{self, Access};
 use crate::auth::Caller;
+use crate::dispatch;
 use crate::domain::code::Code;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 use crate::store;
 use crate::views::{AssignmentView, SubmissionView};
 use actix_web::{web, HttpResponse};
-use contracts::keys::GRADERS_GROUP;
-use contracts::{cancellation, AssignmentId, SubmissionId, SubmissionJob, MESSAGE_VERSION};
+use contracts::{cancellation, AssignmentId, SubmissionId};
 use db::models::NewSubmission;
 use http_edge::StorageRoom;
 use serde::Deserialize;
@@ -28,7 +28,8 @@ pub struct SubmissionRequest {
 }
 
 /// Submits code for grading. The answer comes at once with status `queued`; progress and the
-/// verdict arrive on the results stream (and through the relay).
+/// verdict arrive on the results stream (and through the relay). A few of one user's
+/// submissions are graded at a time; the rest wait their turn.
 #[utoipa::path(post, path = "/api/assignments/{id}/submissions", tag = "submissions",
     security(("bearer" = [])), params(("id" = i64, Path, description = "assignment id")),
     request_body = SubmissionRequest,
@@ -53,15 +54,12 @@ pub async fn create(
         .await
         .map_err(access::missing("assignment"))?;
     let runtime = check_runtime(&state, &assignment, body.runtime.as_deref())?;
-    let backlog = state
-        .streams
-        .backlog(&state.keys.submissions(), GRADERS_GROUP)
-        .await?;
+
+    let mut conn = state.conn().await?;
+    let backlog = store::submissions::unfinished(&mut conn).await?;
     if backlog >= state.max_queue_backlog {
         return Err(ApiError::QueueFull { backlog });
     }
-
-    let mut conn = state.conn().await?;
     store::courses::enrol(&mut conn, assignment.course_id.0, caller.id().0, "student").await?;
     let submission = store::submissions::insert_within_cap(
         &mut conn,
@@ -75,26 +73,13 @@ pub async fn create(
     )
     .await?
     .map_err(|unfinished| ApiError::TooManyUnfinished { unfinished })?;
-    let job = SubmissionJob {
-        v: MESSAGE_VERSION,
-        submission_id: SubmissionId(submission.id),
-        user_id: caller.id(),
-        assignment_id: assignment.id,
-        runtime,
-        code: submission.code.clone(),
-        tests: assignment.tests.clone().unwrap_or_default(),
-        limits: assignment.limits,
-        enqueued_at: submission.created_at,
-    };
-    if let Err(e) = state.streams.publish(&state.keys.submissions(), &job).await {
-        // Not queued means not accepted: remove the row so nothing sits "queued" forever.
-        store::submissions::delete(&mut conn, submission.id).await?;
-        return Err(e.into());
-    }
+    drop(conn);
+    // Stored is accepted: if Redis is away now, the sweep dispatches it later.
+    dispatch::user_soon(&state, caller.id()).await;
     state
         .metrics
         .submissions_created
-        .with_label_values(&[&job.runtime])
+        .with_label_values(&[&runtime])
         .inc();
     state
         .cache
@@ -201,6 +186,8 @@ pub async fn delete(
         cancellation::mark(state.streams.pool(), &state.keys, id).await?;
     }
     store::submissions::delete(&mut conn, id.0).await?;
+    drop(conn);
+    dispatch::user_soon(&state, caller.id()).await;
     let assignment = state
         .cache
         .assignment(

@@ -34,6 +34,11 @@ impl TestApp {
 
     async fn started(scratch: Scratch, adjust: impl FnOnce(&mut Settings)) -> Self {
         let api = spawn::api(&scratch, adjust).await;
+        Self::around(api, scratch)
+    }
+
+    /// The test app of an api the test started itself on `scratch`.
+    pub fn around(api: Service, scratch: Scratch) -> Self {
         Self {
             api,
             streams: scratch.streams(),

@@ -12,7 +12,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-async fn submit(app: &TestApp, token: &str, assignment: i64, code: &str) -> Value {
+pub(crate) async fn submit(app: &TestApp, token: &str, assignment: i64, code: &str) -> Value {
     app.expect(
         Method::POST,
         &format!("/api/assignments/{assignment}/submissions"),
@@ -23,7 +23,7 @@ async fn submit(app: &TestApp, token: &str, assignment: i64, code: &str) -> Valu
     .await
 }
 
-fn graded(submission: &Value, verdict: Verdict) -> ResultEvent {
+pub(crate) fn graded(submission: &Value, verdict: Verdict) -> ResultEvent {
     ResultEvent {
         v: MESSAGE_VERSION,
         submission_id: SubmissionId(submission["id"].as_i64().unwrap()),
@@ -42,7 +42,7 @@ fn graded(submission: &Value, verdict: Verdict) -> ResultEvent {
                 message: None,
                 duration_ms: 5,
             }],
-            feedback: String::new(),
+            feedback: Default::default(),
             started_at: Utc::now(),
             finished_at: Utc::now(),
         },

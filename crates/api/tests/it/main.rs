@@ -6,6 +6,7 @@
 //! - [`bad_requests`]: bad input gets a 4xx with a JSON body naming the problem, never a 500;
 //! - [`flows`]: the student and teacher flows, with grader events injected on the stream;
 //! - [`roles`]: no self-made teachers, the operator's command, co-teachers, publishing, bounds;
+//! - [`dispatch`]: jobs go to the graders a few per user at a time, and survive outages;
 //! - [`openapi_fuzz`]: Schemathesis fuzzes the api from its own OpenAPI document;
 //! - [`storage`]: a nearly full Redis makes the api refuse new work, then take it again;
 //! - [`browser`]: the web UI in headless Chromium against the whole stack.
@@ -15,6 +16,7 @@
 mod app;
 mod bad_requests;
 mod browser;
+mod dispatch;
 mod flows;
 mod openapi_fuzz;
 mod roles;

@@ -13,6 +13,8 @@
 //! - the handler's [`Outcome`] decides: acknowledge, leave pending for a retry, dead-letter, or
 //!   give the delivery back without counting it because the handler's own backing service is
 //!   down (then the consumer pauses reading, with a growing backoff, until one succeeds);
+//! - while its [`Gate`] ([`Options::gate`]) is closed, it takes no entry at all: the service
+//!   closes it while what its handler needs is down and opens it when that is back;
 //! - an entry is delivered at most [`Options::max_deliveries`] times (one read new is on its
 //!   first delivery; the count of one taken over is read with `XPENDING` before it is
 //!   handled): one that still fails then, one whose handler never finished that often, one
@@ -30,6 +32,7 @@
 //! tests.
 
 mod delivery;
+mod gate;
 mod run;
 #[cfg(test)]
 mod tests;
@@ -38,6 +41,7 @@ pub mod trim;
 pub use trim::{Retention, Trimmed};
 
 use crate::streams::{Delivery, StreamError, Streams, TypedStream};
+pub use gate::Gate;
 use run::Run;
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -74,11 +78,13 @@ pub struct Options {
     pub dead_letters_kept: usize,
     /// How often the stream and its dead letters are trimmed.
     pub trim_every: Duration,
+    /// While closed, no entry is taken; none means always open.
+    pub gate: Option<Gate>,
 }
 
 impl Options {
-    /// One slot, 5 deliveries, 30 s claim idle time, 1 s reads and pauses; from the start of
-    /// the stream; no history kept, 1000 dead letters, trimmed every second.
+    /// One slot, 5 deliveries, 30 s claim idle time, 1 s reads and pauses, no gate; from the
+    /// start of the stream; no history kept, 1000 dead letters, trimmed every second.
     pub fn new(group: impl Into<String>, consumer: impl Into<String>) -> Self {
         Self {
             group: group.into(),
@@ -92,6 +98,7 @@ impl Options {
             retention: Retention::NONE,
             dead_letters_kept: 1000,
             trim_every: Duration::from_secs(1),
+            gate: None,
         }
     }
 

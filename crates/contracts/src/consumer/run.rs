@@ -2,7 +2,7 @@
 //! entries as there are free slots (stale ones first, every so often), hand each to a task of
 //! its own ([`super::delivery`]) and settle what the tasks report, pausing after failures.
 
-use super::{delivery, Consumer, Handler, Tally};
+use super::{delivery, Consumer, Gate, Handler, Tally};
 use crate::streams::{Delivery, StreamError};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -106,6 +106,24 @@ impl<M: DeserializeOwned + Send + Sync + 'static, H: Handler<M>> Run<M, H> {
                 self.create_group().await;
                 continue;
             }
+            if let Some(gate) = self.closed_gate() {
+                tracing::info!(
+                    reason = gate.closed_because(),
+                    "gate closed: taking no entries"
+                );
+                tokio::select! {
+                    biased;
+                    () = shutdown.cancelled() => break,
+                    Some(done) = self.tasks.join_next() => self.settle(done),
+                    () = gate.opened() => {
+                        tracing::info!("gate open: taking entries again");
+                        // What closed the gate is back: no pause for its earlier failures.
+                        self.paused_until = None;
+                        self.unavailable_backoff.reset();
+                    }
+                }
+                continue;
+            }
             let free = concurrency.saturating_sub(self.tasks.len());
             if free == 0 {
                 tokio::select! {
@@ -142,6 +160,12 @@ impl<M: DeserializeOwned + Send + Sync + 'static, H: Handler<M>> Run<M, H> {
         while let Some(done) = self.tasks.join_next().await {
             self.settle(done);
         }
+    }
+
+    /// The consumer's gate, when it has one and it is closed.
+    fn closed_gate(&self) -> Option<Gate> {
+        let gate = self.consumer.inner.options.gate.as_ref()?;
+        (!gate.is_open()).then(|| gate.clone())
     }
 
     async fn create_group(&mut self) {

@@ -24,7 +24,7 @@ pub async fn announce(
     };
     let reason = match cause {
         DeadEnd::Failed(error) => error.student_reason(),
-        DeadEnd::Undecodable(_) | DeadEnd::TooManyDeliveries { .. } => GENERIC_REASON.to_owned(),
+        DeadEnd::Undecodable(_) | DeadEnd::TooManyDeliveries { .. } => GENERIC_REASON.into(),
     };
     let kind = ResultKind::Error {
         reason,

@@ -4,13 +4,15 @@
 //! once; a cancelled submission is done without running; otherwise `grading` is published,
 //! the job runs in the sandbox, and the verdict is published. The consumer acknowledges it
 //! afterwards, and keeps it claimed meanwhile. When the grader's own infrastructure fails the
-//! job is left for a retry (Docker refusing, the image missing: the attempt counts) or given
-//! back (Redis or the Docker daemon down: it does not).
+//! job is left for a retry (Docker refusing: the attempt counts) or given back (Redis or the
+//! Docker daemon down, the sandbox image missing: it does not, and for the last two the
+//! grader stops taking jobs until they are back, see [`Availability`]).
 
 use super::dead_letter;
 use super::results::{JobIds, Reporter};
 use crate::error::GraderError;
 use crate::metrics::Metrics;
+use crate::sandbox::availability::Availability;
 use crate::sandbox::Sandbox;
 use crate::verdict;
 use chrono::{DateTime, Utc};
@@ -35,27 +37,32 @@ pub struct Grader {
     reporter: Reporter,
     catalog: RuntimeCatalog,
     sandbox: Sandbox,
+    availability: Availability,
     metrics: Metrics,
     /// Cuts [`FAILURE_BACKOFF`] short on shutdown.
     shutdown: CancellationToken,
 }
 
+/// What a [`Grader`] grades with.
+pub struct Tools {
+    pub streams: Streams,
+    pub keys: Keys,
+    pub catalog: RuntimeCatalog,
+    pub sandbox: Sandbox,
+    pub availability: Availability,
+    pub metrics: Metrics,
+}
+
 impl Grader {
-    pub fn new(
-        streams: Streams,
-        keys: Keys,
-        catalog: RuntimeCatalog,
-        sandbox: Sandbox,
-        metrics: Metrics,
-        shutdown: CancellationToken,
-    ) -> Self {
+    pub fn new(tools: Tools, shutdown: CancellationToken) -> Self {
         Self {
-            reporter: Reporter::new(streams.clone(), &keys),
-            streams,
-            keys,
-            catalog,
-            sandbox,
-            metrics,
+            reporter: Reporter::new(tools.streams.clone(), &tools.keys),
+            streams: tools.streams,
+            keys: tools.keys,
+            catalog: tools.catalog,
+            sandbox: tools.sandbox,
+            availability: tools.availability,
+            metrics: tools.metrics,
             shutdown,
         }
     }
@@ -120,6 +127,9 @@ impl Grader {
             return Outcome::GiveUp(error);
         }
         self.metrics.failure(error.kind());
+        if error.stops_sandboxes() {
+            self.availability.lost(&error);
+        }
         if error.is_unavailable() {
             tracing::error!(%error, "the grader cannot work; the job is given back");
             return Outcome::Unavailable(error);

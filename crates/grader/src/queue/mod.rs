@@ -7,16 +7,17 @@
 //! - [`results`]: the events about a job on the `results` stream.
 //!
 //! `concurrency` jobs run at once; `max_attempts` deliveries are allowed per job; a job
-//! not kept alive for `claim_idle_ms` (its grader died) is taken over by another grader.
+//! not kept alive for `claim_idle_ms` (its grader died) is taken over by another grader; no
+//! job is taken while Docker or a sandbox image is missing.
 
 mod dead_letter;
 mod job;
 mod results;
 
-pub use job::Grader;
+pub use job::{Grader, Tools};
 
 use crate::settings::Settings;
-use contracts::consumer::{Consumer, Options};
+use contracts::consumer::{Consumer, Gate, Options};
 use contracts::keys::GRADERS_GROUP;
 use contracts::{Keys, Streams, SubmissionJob};
 use std::time::Duration;
@@ -26,12 +27,14 @@ const READ_BLOCK: Duration = Duration::from_secs(1);
 /// The first pause after Redis or Docker failed; it grows while they stay down.
 const BACKOFF: Duration = Duration::from_secs(1);
 
-/// The consumer named `name` of the submissions stream, as `settings` describe.
+/// The consumer named `name` of the submissions stream, as `settings` describe, taking jobs
+/// while `gate` is open.
 pub fn consumer(
     streams: Streams,
     keys: &Keys,
     settings: &Settings,
     name: String,
+    gate: Gate,
 ) -> Consumer<SubmissionJob> {
     let options = Options {
         // From the start, so nothing enqueued before the first grader started is missed.
@@ -41,6 +44,7 @@ pub fn consumer(
         claim_idle: settings.claim_idle(),
         read_block: READ_BLOCK,
         backoff: BACKOFF,
+        gate: Some(gate),
         ..Options::new(GRADERS_GROUP, name)
     };
     Consumer::new(streams, keys.submissions(), options)

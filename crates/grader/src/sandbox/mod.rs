@@ -6,6 +6,7 @@
 //! happened (after the verdict is published, to keep removal off the student's wait). A
 //! [`janitor`] in every grader removes containers a killed grader left behind.
 
+pub mod availability;
 pub mod container;
 pub mod deadline;
 pub mod docker;
@@ -56,6 +57,8 @@ pub struct Evidence {
     pub output_overflow: bool,
     /// The wall-clock budget the container had, for the message.
     pub deadline_ms: u64,
+    /// That budget was the cap on any submission's grading time, not what its tests needed.
+    pub deadline_capped: bool,
 }
 
 /// Everything one run produced.
@@ -100,12 +103,13 @@ impl Sandbox {
     ) -> Result<RunOutcome, GraderError> {
         let docker = self.docker.get().await?;
         let image = self.image_for(runtime);
-        let budget = deadline::container_deadline(
+        let deadline = deadline::container_deadline(
             job.tests.len(),
             &job.limits,
             self.allowance,
             self.max_deadline,
         );
+        let budget = deadline.budget;
         let nonce = protocol::new_nonce();
         let document = serde_json::to_vec(&RunnerInput::new(&nonce, job, runtime))?;
         let began = Instant::now();
@@ -126,6 +130,7 @@ impl Sandbox {
                 deadline_hit: observed.deadline_hit,
                 output_overflow: observed.captured.overflow,
                 deadline_ms: u64::try_from(budget.as_millis()).unwrap_or(u64::MAX),
+                deadline_capped: deadline.capped,
             },
             report_problem,
             exit_code: observed.exit_code,
@@ -208,7 +213,10 @@ impl Sandbox {
                 io::collect(streams.output, self.output_cap, &mut captured)
             );
         };
-        let deadline_hit = tokio::time::timeout(budget, exchange).await.is_err();
+        // The budget counts from the container's creation, so that creating and starting it
+        // is inside the cap too.
+        let left = budget.saturating_sub(began.elapsed());
+        let deadline_hit = tokio::time::timeout(left, exchange).await.is_err();
         if deadline_hit || captured.overflow {
             let kill = KillContainerOptions {
                 signal: "KILL".to_owned(),

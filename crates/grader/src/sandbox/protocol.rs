@@ -2,9 +2,15 @@
 //! one line `<nonce> <json>` out on stdout. The nonce is fresh per job and only the runner
 //! knows it, so a submission cannot forge a report by printing one; anything else the
 //! container prints is ignored.
+//!
+//! The report's texts come from the submission (what it raised, printed or returned) and are
+//! read as [`ShownText`]. The runner writes JSON with `ensure_ascii`, so a lone surrogate a
+//! program produced (Python's `"\ud800"`) arrives as a `\ud800` escape, which is not valid
+//! JSON for a Rust reader: [`mend_lone_surrogates`] turns it into the shown escape first.
 
-use contracts::{Limits, Runtime, SubmissionJob, TestCase, TestOutcome};
+use contracts::{Limits, Runtime, ShownText, SubmissionJob, TestCase, TestOutcome};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// The document written to the runner's standard input.
@@ -40,7 +46,7 @@ impl<'a> RunnerInput<'a> {
 pub struct CompileReport {
     pub ok: bool,
     #[serde(default)]
-    pub message: String,
+    pub message: ShownText,
 }
 
 /// The runner's report of one run.
@@ -93,14 +99,73 @@ pub fn find_report(
         [line] => &line[prefix.len()..],
         more => return Err(ReportProblem::Repeated(more.len())),
     };
-    let mut report: RunnerReport =
-        serde_json::from_slice(line).map_err(|e| ReportProblem::Malformed(e.to_string()))?;
+    let mut report: RunnerReport = serde_json::from_slice(&mend_lone_surrogates(line))
+        .map_err(|e| ReportProblem::Malformed(e.to_string()))?;
     check_tests(&report, tests)?;
     // The runner shortens long names; the student sees the job's own.
     for (outcome, test) in report.tests.iter_mut().zip(tests) {
-        outcome.name = test.name().to_owned();
+        outcome.name = ShownText::new(test.name());
     }
     Ok(report)
+}
+
+/// `json` with every `\uXXXX` escape of a surrogate that is not half of a pair replaced by
+/// the escaped text of its [`ShownText::surrogate_escape`]. Escapes only occur inside strings,
+/// so a scan for backslashes finds them all.
+pub fn mend_lone_surrogates(json: &[u8]) -> Cow<'_, [u8]> {
+    let mut mended: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    let mut at = 0;
+    while at < json.len() {
+        if json[at] != b'\\' {
+            at += 1;
+            continue;
+        }
+        let Some(unit) = unicode_escape(&json[at..]) else {
+            // `\\`, `\"`, `\n` and the like: skip both bytes.
+            at += 2;
+            continue;
+        };
+        let pair = match unit {
+            0xD800..=0xDBFF => unicode_escape(&json[at + 6..])
+                .filter(|low| (0xDC00..=0xDFFF).contains(low))
+                .map(|_| 12),
+            0xDC00..=0xDFFF => None,
+            _ => Some(6),
+        };
+        match pair {
+            Some(length) => at += length,
+            None => {
+                let out = mended.get_or_insert_with(|| Vec::with_capacity(json.len() + 16));
+                out.extend_from_slice(&json[copied..at]);
+                // The escape's own backslash, escaped for JSON.
+                out.extend_from_slice(
+                    ShownText::surrogate_escape(unit)
+                        .replace('\\', "\\\\")
+                        .as_bytes(),
+                );
+                at += 6;
+                copied = at;
+            }
+        }
+    }
+    match mended {
+        Some(mut out) => {
+            out.extend_from_slice(&json[copied..]);
+            Cow::Owned(out)
+        }
+        None => Cow::Borrowed(json),
+    }
+}
+
+/// The code unit of a `\uXXXX` escape at the start of `bytes`.
+fn unicode_escape(bytes: &[u8]) -> Option<u16> {
+    match bytes {
+        [b'\\', b'u', hex @ ..] if hex.len() >= 4 => {
+            u16::from_str_radix(std::str::from_utf8(&hex[..4]).ok()?, 16).ok()
+        }
+        _ => None,
+    }
 }
 
 /// The runner reports at most this many characters of a test's name.
@@ -134,10 +199,12 @@ fn check_tests(report: &RunnerReport, tests: &[TestCase]) -> Result<(), ReportPr
     }
 }
 
-fn names_match(reported: &str, name: &str) -> bool {
-    reported == name
+/// The runner reports the name it was given, shown as the student sees it.
+fn names_match(reported: &ShownText, name: &str) -> bool {
+    *reported == ShownText::new(name)
         || (name.chars().count() > REPORTED_NAME_CHARS
-            && name.chars().take(REPORTED_NAME_CHARS).eq(reported.chars()))
+            && *reported
+                == ShownText::new(&name.chars().take(REPORTED_NAME_CHARS).collect::<String>()))
 }
 
 #[cfg(test)]
@@ -219,7 +286,49 @@ mod tests {
             &long[..200]
         );
         let report = find_report(line.as_bytes(), "n0nce", &tests).unwrap();
-        assert_eq!(report.tests[0].name, long);
+        assert_eq!(report.tests[0].name.as_str(), long);
+    }
+
+    #[test]
+    fn lone_surrogates_are_mended_and_pairs_kept() {
+        let json =
+            br#"{"a":"x\ud800y","b":"\udfff","c":"\ud83c\udf89","d":"\\ud800","e":"\ud800\u0041"}"#;
+        let mended = mend_lone_surrogates(json);
+        let value: serde_json::Value = serde_json::from_slice(&mended).unwrap();
+        assert_eq!(value["a"], "x\\u{d800}y");
+        assert_eq!(value["b"], "\\u{dfff}");
+        assert_eq!(value["c"], "🎉");
+        assert_eq!(
+            value["d"], "\\ud800",
+            "an escaped backslash is not an escape"
+        );
+        assert_eq!(value["e"], "\\u{d800}A");
+        assert!(matches!(
+            mend_lone_surrogates(br#"{"ok":"\u00e9"}"#),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn a_report_with_control_characters_and_a_lone_surrogate_is_read_as_shown_text() {
+        let line = r#"n0nce {"compile":{"ok":true},"tests":[{"name":"adds","status":"error","message":"ValueError: \ud800 \u0000 \u001b[31m","duration_ms":3},{"name":"adds negatives","status":"passed","duration_ms":2}]}"#;
+        let report = find_report(line.as_bytes(), "n0nce", &tests()).unwrap();
+        assert_eq!(
+            report.tests[0].message.as_ref().unwrap().as_str(),
+            "ValueError: \\u{d800} \\0 \\x1b[31m"
+        );
+    }
+
+    #[test]
+    fn a_name_with_control_characters_still_matches_its_test() {
+        let mut tests = tests();
+        tests.truncate(1);
+        if let TestCase::Call { name, .. } = &mut tests[0] {
+            *name = "tab\there \u{1b}".into();
+        }
+        let line = r#"n0nce {"compile":{"ok":true},"tests":[{"name":"tab\there \u001b","status":"passed","duration_ms":1}]}"#;
+        let report = find_report(line.as_bytes(), "n0nce", &tests).unwrap();
+        assert_eq!(report.tests[0].name.as_str(), "tab\there \\x1b");
     }
 
     #[test]

@@ -110,12 +110,7 @@ async fn flushall_under_a_running_api_and_grader_loses_no_new_submission() {
     assert_eq!(graded["verdict"], "accepted", "{graded}");
 
     // Redis loses everything: both streams, both consumer groups, the api's cache.
-    let mut conn = stack.scratch.streams().pool().get().await.unwrap();
-    redis::cmd("FLUSHALL")
-        .query_async::<()>(&mut conn)
-        .await
-        .unwrap();
-    drop(conn);
+    Queue::of(&stack.scratch).flush_redis().await;
 
     let flushed = Instant::now();
     let after = student.submit(hello, code).await;

@@ -267,6 +267,10 @@ async fn a_container_past_its_deadline_is_killed_and_judged_time_limit() {
         .unwrap();
     assert_eq!(verdict, Verdict::TimeLimit, "{feedback}");
     assert!(feedback.contains("3.0 s"), "{feedback}");
+    assert!(
+        feedback.contains("the longest any submission may be graded in total"),
+        "the cap, not the tests' limits, stopped it: {feedback}"
+    );
     if let ResultKind::Graded {
         started_at,
         finished_at,

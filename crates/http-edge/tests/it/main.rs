@@ -1,10 +1,12 @@
 //! The shared edge seen from outside, against the real api, hub and relay (started in-process
 //! by the test kit on real Postgres and Redis): the same bad request gets the same answer
-//! from each; a server error says nothing about its cause but is logged under its request id.
+//! from each; a server error says nothing about its cause but is logged under its request id;
+//! the api and the hub are ready only on a migrated database.
 
 mod logs;
 mod request_ids;
 mod same_answers;
+mod schema;
 mod server_errors;
 
 use testkit::{spawn, Scratch, Service};

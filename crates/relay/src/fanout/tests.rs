@@ -2,7 +2,7 @@
 
 use super::*;
 use chrono::Utc;
-use contracts::{AssignmentId, ResultEvent, ResultKind, SubmissionId, MESSAGE_VERSION};
+use contracts::{AssignmentId, ResultEvent, ResultKind, SubmissionId, Verdict, MESSAGE_VERSION};
 use std::time::Duration;
 
 fn fanout(messages: usize, bytes: usize, per_user: usize) -> Arc<Fanout> {
@@ -31,8 +31,11 @@ fn event(seq: u64, user: i64, feedback_bytes: usize) -> Arc<RelayedEvent> {
         user_id: UserId(user),
         assignment_id: AssignmentId(1),
         enqueued_at: Utc::now(),
-        kind: ResultKind::Error {
-            reason: "x".repeat(feedback_bytes),
+        kind: ResultKind::Graded {
+            verdict: Verdict::WrongAnswer,
+            tests: testkit::results::outcomes_of_size(feedback_bytes),
+            feedback: "x".into(),
+            started_at: Utc::now(),
             finished_at: Utc::now(),
         },
     };

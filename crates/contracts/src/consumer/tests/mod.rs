@@ -531,4 +531,43 @@ async fn an_unreachable_redis_is_retried_until_shutdown_and_ends_a_drain() {
     assert_eq!(tally, Tally::default());
 }
 
+#[tokio::test]
+async fn a_closed_gate_leaves_entries_unread_until_it_opens() {
+    let scratch = Scratch::new();
+    let handler = Scripted::new(|_, _| Outcome::Done);
+    let gate = Gate::open_now();
+    gate.close("the sandbox is down");
+    let options = Options {
+        gate: Some(gate.clone()),
+        ..scratch.options("gated")
+    };
+    let consumer = scratch.consumer(options);
+    let entry = scratch.publish(1).await;
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn({
+        let (handler, shutdown) = (handler.clone(), shutdown.clone());
+        async move { consumer.run(handler, shutdown).await }
+    });
+
+    // Longer than a read, a claim-back period and a claim idle time together.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert!(handler.seen().is_empty(), "{:?}", handler.seen());
+    let pending = scratch
+        .streams
+        .delivery_count(&scratch.stream, "workers", &entry)
+        .await
+        .unwrap();
+    assert_eq!(pending, None, "not even delivered");
+    assert_eq!(scratch.backlog().await, 1);
+
+    gate.open();
+    eventually(Duration::from_secs(2), "handled once open", || {
+        handler.seen() == [(1, 1)]
+    })
+    .await;
+    shutdown.cancel();
+    assert_eq!(running.await.unwrap().done, 1);
+    assert_eq!(scratch.backlog().await, 0);
+}
+
 mod trimming;

@@ -99,20 +99,26 @@ impl Drop for GraderProcess {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
         let _ = std::fs::remove_file(&self.log);
-        let label = format!("label=code-platform.grader={}", self.consumer);
-        let listed = std::process::Command::new("docker")
-            .args(["ps", "-aq", "--filter", &label])
-            .output();
-        if let Ok(listed) = listed {
-            let ids = String::from_utf8_lossy(&listed.stdout);
-            let ids: Vec<&str> = ids.split_whitespace().collect();
-            if !ids.is_empty() {
-                let _ = std::process::Command::new("docker")
-                    .args(["rm", "-f"])
-                    .args(&ids)
-                    .stdout(std::process::Stdio::null())
-                    .status();
-            }
+        remove_containers_of(&self.consumer);
+    }
+}
+
+/// Removes every sandbox container of the grader `consumer`, for a test that leaves some to a
+/// janitor that may not come by before it ends. Best effort.
+pub fn remove_containers_of(consumer: &str) {
+    let label = format!("label=code-platform.grader={consumer}");
+    let listed = std::process::Command::new("docker")
+        .args(["ps", "-aq", "--filter", &label])
+        .output();
+    if let Ok(listed) = listed {
+        let ids = String::from_utf8_lossy(&listed.stdout);
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if !ids.is_empty() {
+            let _ = std::process::Command::new("docker")
+                .args(["rm", "-f"])
+                .args(&ids)
+                .stdout(std::process::Stdio::null())
+                .status();
         }
     }
 }

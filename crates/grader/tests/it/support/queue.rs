@@ -43,6 +43,16 @@ impl Queue {
         entry
     }
 
+    /// Makes Redis lose everything (`FLUSHALL`): only on a Redis of the test's own
+    /// ([`testkit::RedisServer`]), never on the one every test shares.
+    pub async fn flush_redis(&self) {
+        let mut conn = self.streams.pool().get().await.expect("redis connection");
+        redis::cmd("FLUSHALL")
+            .query_async::<()>(&mut conn)
+            .await
+            .expect("FLUSHALL");
+    }
+
     /// Appends an entry with a raw payload, as a broken producer would.
     pub async fn submit_raw(&self, payload: &str) -> String {
         let mut conn = self.streams.pool().get().await.expect("redis connection");
@@ -129,7 +139,7 @@ impl Queue {
         match &event.kind {
             ResultKind::Graded {
                 verdict, feedback, ..
-            } => Ok((*verdict, feedback.clone(), event.clone())),
+            } => Ok((*verdict, feedback.to_string(), event.clone())),
             _ => unreachable!("filtered above"),
         }
     }
@@ -243,7 +253,7 @@ pub fn is_error(kind: &ResultKind) -> bool {
 /// The reason of an `error` event; empty for other kinds.
 pub fn reason_of(kind: &ResultKind) -> &str {
     match kind {
-        ResultKind::Error { reason, .. } => reason,
+        ResultKind::Error { reason, .. } => reason.as_str(),
         _ => "",
     }
 }
