@@ -34,7 +34,7 @@ pub enum Close {
     TooSlow,
     /// The user has too many sockets open on this hub.
     TooManyConnections(usize),
-    /// Redis or Postgres failed; reconnect later.
+    /// Redis or Postgres failed; reconnect later (1013, try again later).
     Unavailable,
 }
 
@@ -46,7 +46,7 @@ impl Close {
             Close::ShuttingDown => 1001,
             Close::TextFrame => 1003,
             Close::TooBig(_) => 1009,
-            Close::Unavailable => 1011,
+            Close::Unavailable => 1013,
             Close::BadMessage(_) => 4000,
             Close::NoToken => 4001,
             Close::InvalidToken => 4002,

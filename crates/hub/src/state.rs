@@ -2,6 +2,7 @@
 
 use crate::live::registry::Registry;
 use crate::metrics::Metrics;
+use crate::project_events::ProjectEvents;
 use contracts::{FileId, ProjectId, UserId};
 use db::DbPool;
 use redis::aio::ConnectionManager;
@@ -13,6 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 pub struct AppState {
     pub registry: Arc<Registry>,
+    /// Membership and file-tree changes: published by the routes, followed for the sockets.
+    pub events: Arc<ProjectEvents>,
     pub db: DbPool,
     pub redis: deadpool_redis::Pool,
     pub tokens: TokenKeys,

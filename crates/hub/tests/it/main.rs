@@ -8,10 +8,12 @@ mod access;
 mod clients;
 mod documents;
 mod openapi_fuzz;
+mod outages;
 mod projects;
 
 mod classroom;
 mod external;
 mod http;
 mod process;
+mod proxy;
 mod yclient;

@@ -20,6 +20,8 @@ pub struct YClient {
     pub denied: Vec<String>,
     /// Awareness messages received.
     pub awareness_messages: usize,
+    /// Whether the hub answered this client's sync step 1: it has joined the document.
+    pub synced: bool,
     /// The close code and reason, once the hub closed the socket.
     pub closed: Option<(u16, String)>,
 }
@@ -33,6 +35,7 @@ impl YClient {
             doc: Doc::new(),
             denied: Vec::new(),
             awareness_messages: 0,
+            synced: false,
             closed: None,
         };
         let vector = client.doc.transact().state_vector();
@@ -103,6 +106,11 @@ impl YClient {
             .expect("the hub did not close the socket in time")
     }
 
+    fn apply(&self, update: &[u8]) {
+        let update = Update::decode_v1(update).unwrap();
+        self.doc.transact_mut().apply_update(update).unwrap();
+    }
+
     async fn receive(&mut self, frame: Frame) {
         match frame {
             Frame::Binary(bytes) => {
@@ -113,10 +121,11 @@ impl YClient {
                         self.send(&Message::Sync(SyncMessage::SyncStep2(missing)))
                             .await;
                     }
-                    Message::Sync(SyncMessage::SyncStep2(update) | SyncMessage::Update(update)) => {
-                        let update = Update::decode_v1(&update).unwrap();
-                        self.doc.transact_mut().apply_update(update).unwrap();
+                    Message::Sync(SyncMessage::SyncStep2(update)) => {
+                        self.apply(&update);
+                        self.synced = true;
                     }
+                    Message::Sync(SyncMessage::Update(update)) => self.apply(&update),
                     Message::Awareness(_) => self.awareness_messages += 1,
                     Message::Auth(Some(reason)) => self.denied.push(reason),
                     other => panic!("unexpected message from the hub: {other:?}"),
