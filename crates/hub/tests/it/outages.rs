@@ -198,3 +198,28 @@ async fn while_postgres_is_cut_off_edits_flow_through_redis_and_reach_it_afterwa
     let text = alice.text();
     assert!(back.pump_until(WAIT, |c| c.text() == text).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_redis_could_not_announce_takes_effect_once_it_is_back() {
+    let mut redis = RedisServer::start();
+    let scratch = Scratch::on_redis("hub", &redis.url()).await;
+    let store = Store::of(&scratch);
+    let hub = spawn::hub(&scratch, |_| {}).await;
+    let class = Classroom::new(&store, &hub).await;
+    class.share(&hub, "write").await;
+    let mut member =
+        YClient::connect(&hub.doc_url(class.project, class.file, &class.other.1)).await;
+    assert!(member.pump_until(WAIT, |c| c.synced).await);
+
+    redis.stop();
+    let path = format!("/hub/projects/{}/members/{}", class.project, class.other.0);
+    let (status, body) = hub
+        .call(reqwest::Method::DELETE, &path, &class.owner.1, None)
+        .await;
+    assert_eq!(status, 503, "saved, but not announced: {body}");
+    assert!(member.closed.is_none());
+    redis.start_again();
+    // The hub may have missed events while Redis was away: its sockets look access up again.
+    let (code, reason) = member.closed_with(WAIT).await;
+    assert_eq!(code, 4005, "{reason}");
+}
