@@ -11,8 +11,10 @@
 //! | `{p}hub:doc:{file}` | stream: the update log of one live document ([`doclog`](crate::doclog)) | hub | hub |
 //! | `{p}hub:presence:{file}` | stream: the latest presence (awareness) updates of one document, capped and expiring; never durable ([`doclog`](crate::doclog)) | hub | hub |
 //! | `{p}hub:wake:{instance}` | stream: wakes one hub's log follower when its documents change | hub | hub |
+//! | `{p}hub:project-events` | stream of [`ProjectEvent`]: access and file-tree changes of every project | hub | hub (every replica), the web IDE through the hub |
 
 use crate::messages::{ResultEvent, SubmissionJob};
+use crate::project_events::ProjectEvent;
 use crate::streams::TypedStream;
 use crate::{AssignmentId, CourseId, FileId, SubmissionId, UserId};
 
@@ -84,6 +86,11 @@ impl Keys {
     /// that expires, apart from the durable log.
     pub fn hub_presence(&self, file: FileId) -> String {
         format!("{}hub:presence:{file}", self.prefix)
+    }
+
+    /// Access and file-tree changes of every project of the deployment, in order.
+    pub fn hub_project_events(&self) -> TypedStream<ProjectEvent> {
+        TypedStream::new(format!("{}hub:project-events", self.prefix))
     }
 
     /// Written to when one hub instance opens or closes a document, so that its blocked

@@ -12,6 +12,7 @@ pub mod entry_id;
 pub mod ids;
 pub mod keys;
 pub mod messages;
+pub mod project_events;
 pub mod runtimes;
 pub mod streams;
 pub mod text;
@@ -24,6 +25,7 @@ pub use messages::{
     Limits, ResultEvent, ResultKind, SubmissionJob, TestCase, TestOutcome, TestStatus, Verdict,
     MESSAGE_VERSION,
 };
+pub use project_events::{Access, ProjectChange, ProjectEvent};
 pub use runtimes::{Runtime, RuntimeCatalog, RuntimeName};
 pub use streams::{redis_pool, Delivery, StreamError, Streams, TypedStream};
 pub use text::ShownText;

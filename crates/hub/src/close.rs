@@ -36,7 +36,7 @@ pub enum Close {
     TooFast { per_second: u64, burst: u64 },
     /// The user has too many sockets open on this hub.
     TooManyConnections(usize),
-    /// Redis or Postgres failed; reconnect later.
+    /// Redis or Postgres failed; reconnect later (1013, try again later).
     Unavailable,
 }
 
@@ -48,7 +48,7 @@ impl Close {
             Close::ShuttingDown => 1001,
             Close::TextFrame => 1003,
             Close::TooBig(_) => 1009,
-            Close::Unavailable => 1011,
+            Close::Unavailable => 1013,
             Close::BadMessage(_) => 4000,
             Close::NoToken => 4001,
             Close::InvalidToken => 4002,

@@ -8,10 +8,13 @@
 //!
 //! # Replicas and durability
 //!
-//! Every change a socket sends is applied in memory, appended to the document's log in Redis
-//! (`{p}hub:doc:{file}`, see [`live::log`]) and only then forwarded to the other sockets:
-//! an acknowledged edit is one in the log. Every hub follows the logs of the documents it has
-//! open ([`live::follower`]), so any number of replicas serve the same document. A background
+//! Every change a socket sends is appended to the document's log in Redis
+//! (`{p}hub:doc:{file}`, see [`live::log`]) and only then applied in memory and forwarded to
+//! the other sockets: an acknowledged edit is one in the log, and what no log holds reaches
+//! nobody. A change whose append fails closes its socket with 1013; the client resends it when
+//! it reconnects. Every hub follows the logs of the documents it has open
+//! ([`live::follower`]), so any number of replicas serve the same document; a log that lost
+//! entries (Redis came back without its data) is seeded again from memory. A background
 //! sync writes changed documents to Postgres once they have been quiet for `sync_quiet_ms`
 //! (at the latest `sync_max_delay_ms` after the first change) and trims log entries Postgres
 //! covers once they are `trim_after_ms` old; a sync Postgres refuses is retried with backoff
@@ -42,7 +45,9 @@
 //! grants others `read` or `write`; the course's teachers read every project of the course.
 //! A read-only socket receives everything; its sync step 2 and update messages are dropped and
 //! answered with the y-protocols auth message "permission denied" and a reason. Its presence is
-//! shown like anyone's.
+//! shown like anyone's. Access changes and file-tree changes are published as
+//! [`project_events`]; every replica applies access changes to its open sockets at once
+//! (read-only, or closed with 4005).
 //!
 //! # Close codes (see [`close::Close`])
 //!
@@ -52,13 +57,13 @@
 //! | 1002 | a frame breaks the WebSocket protocol |
 //! | 1003 | a text frame (y-protocols is binary) |
 //! | 1009 | a message over `max_message_bytes` |
-//! | 1011 | Redis or Postgres failed; reconnect later |
+//! | 1013 | Redis or Postgres failed (an edit could not be logged, access not checked); reconnect later |
 //! | 4000 | not a y-protocols message, a malformed update, an unknown message type |
 //! | 4001 | no token |
 //! | 4002 | invalid token |
-//! | 4003 | token expired (at connect or while open) |
+//! | 4003 | token expired (at connect, or the moment it expires while open) |
 //! | 4004 | nothing received for `idle_timeout_ms` (pongs count) |
-//! | 4005 | no access to the project |
+//! | 4005 | no access to the project (also when revoked while open) |
 //! | 4006 | no such project or file, or the file was deleted |
 //! | 4008 | the socket's send queue (`send_buffer_messages` or `send_buffer_bytes`) filled |
 //! | 4009 | over `max_connections_per_user` sockets on this hub |
@@ -75,13 +80,14 @@
 //! (`hub_open_documents`, `hub_connections`, `hub_updates_total{source}`,
 //! `hub_fanout_latency_seconds{source}`, `hub_sync_lag_seconds`, `hub_storage_errors_total`,
 //! `hub_sockets_closed_total{reason}`, `hub_budget_exceeded_total{budget}`,
-//! `hub_documents_sync_failing`).
+//! `hub_documents_sync_failing`, `hub_log_reseeds_total`).
 
 pub mod close;
 pub mod error;
 pub mod live;
 pub mod metrics;
 pub mod outbox;
+pub mod project_events;
 pub mod rate;
 pub mod routes;
 pub mod session;
@@ -96,6 +102,7 @@ use crate::live::follower::Follower;
 use crate::live::log::DocumentLog;
 use crate::live::registry::{Registry, Timings};
 use crate::metrics::Metrics;
+use crate::project_events::ProjectEvents;
 use crate::settings::Settings;
 use crate::state::{AppState, WorkerRedis};
 use actix_web::middleware::from_fn;
@@ -130,11 +137,9 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, H
     let series = http_edge::Metrics::new("hub");
     let metrics = Metrics::new(&series);
     let instance: Arc<str> = uuid::Uuid::new_v4().simple().to_string().into();
-    let log = DocumentLog::new(
-        redis.clone(),
-        Keys::new(settings.key_prefix.clone()),
-        instance,
-    );
+    let keys = Keys::new(settings.key_prefix.clone());
+    let events = Arc::new(ProjectEvents::new(redis.clone(), &keys, metrics.clone()));
+    let log = DocumentLog::new(redis.clone(), keys, instance);
     let registry = Arc::new(Registry::new(
         log,
         db.clone(),
@@ -161,6 +166,7 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, H
         .run(shutdown.clone()),
     );
     let sync = tokio::spawn(sync_in_background(registry.clone(), shutdown.clone()));
+    let following_events = tokio::spawn(events.clone().follow(shutdown.clone()));
 
     // Only verifies: the lifetime applies to tokens this side never issues.
     let tokens = TokenKeys::new(&settings.jwt_secret, chrono::Duration::zero());
@@ -180,6 +186,7 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, H
     );
     let state = web::Data::new(AppState {
         registry,
+        events,
         db,
         redis,
         tokens,
@@ -212,7 +219,8 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, H
     .disable_signals()
     .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
     .run();
-    Ok(Running::new(server, port, shutdown, vec![follower, sync]))
+    let tasks = vec![follower, sync, following_events];
+    Ok(Running::new(server, port, shutdown, tasks))
 }
 
 /// Writes due documents and unloads idle ones until shutdown, then writes everything changed.

@@ -1,7 +1,7 @@
 //! The hub's own Prometheus series, registered in the shared registry that `/metrics`
 //! renders (the HTTP series come with [`http_edge::Metrics`]).
 
-use prometheus::{Histogram, HistogramVec, IntCounterVec, IntGauge};
+use prometheus::{Histogram, HistogramVec, IntCounter, IntCounterVec, IntGauge};
 
 const LATENCY_BUCKETS: [f64; 13] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
@@ -29,6 +29,8 @@ pub struct Metrics {
     pub budget_exceeded: IntCounterVec,
     /// Loaded documents whose last sync to Postgres failed (retried with backoff).
     pub documents_sync_failing: IntGauge,
+    /// Whole documents appended again to logs that had lost entries (Redis lost its data).
+    pub reseeds: IntCounter,
 }
 
 /// The budgets of [`Metrics::budget_exceeded`], present from the start.
@@ -79,6 +81,10 @@ impl Metrics {
             documents_sync_failing: registry.gauge(
                 "documents_sync_failing",
                 "Loaded documents whose last sync to Postgres failed",
+            ),
+            reseeds: registry.counter(
+                "log_reseeds_total",
+                "Documents appended whole to a log that had lost entries",
             ),
         };
         // Present from the start, so a dashboard shows 0 rather than nothing.

@@ -10,22 +10,25 @@ use crate::live::log::Change;
 use crate::live::presence::Presence;
 use crate::live::registry::OpenError;
 use crate::outbox::{Outbox, Refused};
+use crate::project_events::Notice;
 use crate::rate::TokenBucket;
 use crate::state::{AppState, Target, WorkerRedis};
 use crate::store::{projects, Access};
 use actix_web::web::Bytes;
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, ProtocolError};
-use contracts::UserId;
+use contracts::{EntryId, ProjectChange, UserId};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokens::TokenError;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, MissedTickBehavior};
 use tracing::Instrument;
 use yrs::sync::{AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
+use yrs::Update;
 
 /// Serves one upgraded socket until it closes; its frames go out through `outbox`.
 pub async fn run(
@@ -100,11 +103,14 @@ enum Step {
     Inbound(Option<Result<AggregatedMessage, ProtocolError>>),
     Control(Option<Close>),
     Heartbeat,
+    Notice(Result<Notice, RecvError>),
 }
 
 impl Socket {
     async fn serve(&mut self, target: Target, token: Option<String>) -> Result<Infallible, Close> {
         let state = self.state.clone();
+        // Before access is looked up, so no change after that look-up goes unseen.
+        let mut notices = state.events.subscribe();
         let claims = state
             .tokens
             .verify(token.as_deref().ok_or(Close::NoToken)?)
@@ -147,13 +153,16 @@ impl Socket {
         let period = state.heartbeat_interval;
         let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let token_left = claims.exp - chrono::Utc::now().timestamp();
-        let expiry = tokio::time::Instant::now() + Duration::from_secs(token_left.max(0) as u64);
+        // At the instant `exp` names, to the millisecond, not up to a second later.
+        let token_left = claims.exp * 1000 - chrono::Utc::now().timestamp_millis();
+        let expiry = tokio::time::Instant::now() + Duration::from_millis(token_left.max(0) as u64);
         loop {
             let step = tokio::select! {
                 biased;
                 () = state.shutdown.cancelled() => return Err(Close::ShuttingDown),
                 close = controls.recv() => Step::Control(close),
+                // Before the client's messages: an edit read after a revocation is judged by it.
+                notice = notices.recv() => Step::Notice(notice),
                 item = self.messages.recv() => Step::Inbound(item),
                 _ = heartbeat.tick() => Step::Heartbeat,
                 () = sleep_until(self.idle_deadline) => return Err(Close::Idle),
@@ -170,6 +179,7 @@ impl Socket {
                     Inbound::Pong => {}
                 },
                 Step::Heartbeat => self.outbox.ping().map_err(too_slow)?,
+                Step::Notice(notice) => self.notice(notice, claims.sub, target).await?,
             }
         }
     }
@@ -188,6 +198,41 @@ impl Socket {
                 Err(Close::Unavailable)
             }
         }
+    }
+
+    /// Acts on a project event: a change of this user's access to this project takes effect
+    /// now (read-only, or closed with 4005 when none is left). When events may have been
+    /// missed, access is looked up again; if Postgres cannot say, the socket keeps what it has
+    /// rather than close every socket during an outage.
+    async fn notice(
+        &mut self,
+        notice: Result<Notice, RecvError>,
+        user: UserId,
+        target: Target,
+    ) -> Result<(), Close> {
+        let access = match notice {
+            Ok(Notice::Event(event)) => match event.change {
+                ProjectChange::AccessChanged { user_id, access }
+                    if user_id == user && event.project_id == target.project =>
+                {
+                    access
+                }
+                _ => return Ok(()),
+            },
+            Ok(Notice::Recheck) | Err(RecvError::Lagged(_)) => {
+                match self.access(user, target).await {
+                    Ok(access) => Some(access),
+                    Err(Close::NoAccess) => None,
+                    Err(close @ Close::NoSuchDocument) => return Err(close),
+                    Err(_) => return Ok(()),
+                }
+            }
+            Err(RecvError::Closed) => return Err(Close::ShuttingDown),
+        };
+        let joined = self.joined.as_mut().expect("joined before reading");
+        joined.access = access.ok_or(Close::NoAccess)?;
+        tracing::info!(access = joined.access.as_str(), "access changed");
+        Ok(())
     }
 
     /// Turns one read from the socket into a y-protocols message, or the reason to close.
@@ -236,14 +281,20 @@ impl Socket {
                 if let Err(full) = document.reserve(&update, cap) {
                     return self.refuse("document_size", full.to_string()).await;
                 }
-                let changed = document
-                    .apply_update(&update)
-                    .map_err(|e| Close::BadMessage(e.to_string()))?;
-                if !changed {
+                let bad = |e: &dyn std::fmt::Display| Close::BadMessage(e.to_string());
+                let decoded = Update::decode_v1(&update).map_err(|e| bad(&e))?;
+                if decoded.is_empty() || !document.lacks(&decoded) {
                     return Ok(());
                 }
-                self.append(&document, Change::Update(update.clone()))
+                // Logged first: nothing reaches memory, and so no other socket, unless it is in
+                // the log. An update whose append fails is not applied, so the client's resend
+                // after reconnecting is new again and gets logged then.
+                let id = self
+                    .append(&document, Change::Update(update.clone()))
                     .await?;
+                // `false` only if the follower applied the logged entry first: it is still
+                // this socket's to forward.
+                document.apply_appended(decoded, id).map_err(|e| bad(&e))?;
                 document.broadcast(
                     &encode(&Message::Sync(SyncMessage::Update(update))),
                     Some(peer),
@@ -283,7 +334,7 @@ impl Socket {
         }
     }
 
-    async fn append(&self, document: &LiveDocument, change: Change) -> Result<(), Close> {
+    async fn append(&self, document: &LiveDocument, change: Change) -> Result<EntryId, Close> {
         let appended = async {
             let mut connection = self.redis.connection().await?;
             self.state
@@ -292,7 +343,7 @@ impl Socket {
                 .append(&mut connection, document.file, &change)
                 .await
         };
-        appended.await.map(|_| ()).map_err(|error| {
+        appended.await.map_err(|error| {
             tracing::warn!(%error, "cannot append to the document log");
             self.state
                 .metrics

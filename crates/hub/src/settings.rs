@@ -61,7 +61,8 @@ pub struct Settings {
     pub jwt_secret: SecretString,
     /// Prefix of every Redis key (see `contracts::keys`).
     pub key_prefix: String,
-    /// One connection blocks following the document logs; the others append and sync.
+    /// One connection blocks following the document logs, one the project events; the others
+    /// append and sync.
     pub redis_pool_size: usize,
     pub database_pool_size: usize,
     /// Largest y-protocols message a client may send, in bytes (1009 beyond).
@@ -164,10 +165,12 @@ impl Settings {
                 problem: "must be at least sync_retry_min_ms".into(),
             });
         }
-        if self.redis_pool_size < 2 {
+        if self.redis_pool_size < 3 {
             return Err(SettingsError::Rejected {
                 key: "redis_pool_size",
-                problem: "must be at least 2 (the log follower holds one connection)".into(),
+                problem: "must be at least 3 (the log follower and the project events each \
+                          hold one connection)"
+                    .into(),
             });
         }
         Ok(())

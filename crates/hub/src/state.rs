@@ -2,6 +2,7 @@
 
 use crate::live::registry::Registry;
 use crate::metrics::Metrics;
+use crate::project_events::ProjectEvents;
 use crate::settings::Budgets;
 use contracts::{FileId, ProjectId, UserId};
 use db::DbPool;
@@ -14,6 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 pub struct AppState {
     pub registry: Arc<Registry>,
+    /// Membership and file-tree changes: published by the routes, followed for the sockets.
+    pub events: Arc<ProjectEvents>,
     pub db: DbPool,
     pub redis: deadpool_redis::Pool,
     pub tokens: TokenKeys,

@@ -1,14 +1,17 @@
 //! A Redis server of a test's own, for tests that must flush, stop or fill Redis without
 //! touching the one every other test shares: Debian's `redis-server` on a free loopback port,
-//! killed when dropped.
+//! killed when dropped. It can be stopped and started again on the same port and data folder,
+//! as a Redis that restarts does.
 
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub struct RedisServer {
-    child: Child,
+    /// `None` while stopped.
+    child: Option<Child>,
     port: u16,
-    dir: std::path::PathBuf,
+    dir: PathBuf,
 }
 
 impl RedisServer {
@@ -21,15 +24,12 @@ impl RedisServer {
             .port();
         let dir = std::env::temp_dir().join(format!("testkit-redis-{port}"));
         std::fs::create_dir_all(&dir).expect("a data folder");
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--appendonly", "yes", "--maxmemory-policy", "noeviction"])
-            .args(["--save", "", "--dir"])
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server runs (deploy/local/services.sh installs it)");
-        let server = Self { child, port, dir };
+        let child = spawn(port, &dir);
+        let server = Self {
+            child: Some(child),
+            port,
+            dir,
+        };
         server.wait_until_answering();
         server
     }
@@ -74,6 +74,32 @@ impl RedisServer {
             .expect("a connection to the test's redis-server")
     }
 
+    /// Stops the server as an orderly restart does (`SHUTDOWN NOSAVE`: the append-only file
+    /// keeps what it held); every connection to it breaks.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        // Redis drops the connection as it goes, so the answer is an error either way.
+        let _ = redis::Client::open(self.url())
+            .and_then(|client| client.get_connection())
+            .and_then(|mut conn| redis::cmd("SHUTDOWN").arg("NOSAVE").exec(&mut conn));
+        let deadline = Instant::now() + crate::WAIT;
+        while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Starts the stopped server again on the same port and data folder; it answers (after
+    /// loading its append-only file) when this returns.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "the server is running");
+        self.child = Some(spawn(self.port, &self.dir));
+        self.wait_until_answering();
+    }
+
     fn wait_until_answering(&self) {
         let deadline = Instant::now() + crate::WAIT;
         loop {
@@ -89,10 +115,23 @@ impl RedisServer {
     }
 }
 
+fn spawn(port: u16, dir: &Path) -> Child {
+    Command::new("redis-server")
+        .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--appendonly", "yes", "--maxmemory-policy", "noeviction"])
+        .args(["--save", "", "--dir"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("redis-server runs (deploy/local/services.sh installs it)")
+}
+
 impl Drop for RedisServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -92,6 +92,9 @@ struct State {
     doc: Doc,
     /// Every log entry up to here is in the document.
     applied: EntryId,
+    /// The last entry a socket here appended (and then applied), which may be after `applied`
+    /// until the follower reads it back.
+    appended: EntryId,
     size: Size,
     unsynced: Option<Unsynced>,
     generation: u64,
@@ -128,6 +131,8 @@ impl Snapshot {
 pub struct LiveDocument {
     pub file: FileId,
     pub project: ProjectId,
+    /// The log entry Postgres covered when this hub opened the document.
+    restored_at: EntryId,
     state: Mutex<State>,
     presences: Mutex<Presences>,
     peers: Mutex<Peers>,
@@ -164,9 +169,11 @@ impl LiveDocument {
         Ok(Self {
             file,
             project,
+            restored_at: covered,
             state: Mutex::new(State {
                 doc,
                 applied: covered,
+                appended: covered,
                 size: Size {
                     measured: stored.map_or(0, <[u8]>::len),
                     since: 0,
@@ -243,11 +250,46 @@ impl LiveDocument {
         Ok(applied)
     }
 
-    /// Applies an update from a client, for which [`Self::reserve`] made room. Returns `false`
-    /// for an update that adds nothing the document did not have (pycrdt echoes every update
-    /// back, for example).
+    /// Whether `update` holds something this document lacks: an insertion beyond its state
+    /// vector or a deletion it has not made. Changes nothing, so a socket can log an update
+    /// before applying it. An update waiting for missing parts counts as new (it must still
+    /// reach the log, which may hold them later); an echo of what the document has does not
+    /// (pycrdt echoes every update back, for example).
+    pub fn lacks(&self, update: &Update) -> bool {
+        let state = lock(&self.state);
+        let txn = state.doc.transact();
+        let have = txn.state_vector();
+        let inserts = update.insertions(true);
+        let new_insertion = inserts
+            .iter()
+            .any(|(client, ranges)| ranges.iter().any(|range| range.end > have.get(client)));
+        // Only a deletion needs the document's whole delete set, which costs a walk over it.
+        new_insertion
+            || (!update.delete_set().is_empty()
+                && !update
+                    .delete_set()
+                    .diff(&txn.snapshot().delete_set)
+                    .is_empty())
+    }
+
+    /// Applies an update whose size is already counted: one a socket of this hub reserved room
+    /// for and logged, read back from the log. Returns `false` for an update that adds nothing
+    /// the document did not have.
     pub fn apply_update(&self, bytes: &[u8]) -> Result<bool, UpdateRejected> {
-        let update = Update::decode_v1(bytes)?;
+        self.apply(Update::decode_v1(bytes)?)
+    }
+
+    /// Applies a socket's update that it appended to the log as entry `id`.
+    pub fn apply_appended(&self, update: Update, id: EntryId) -> Result<bool, UpdateRejected> {
+        {
+            let mut state = lock(&self.state);
+            state.appended = state.appended.max(id);
+        }
+        self.apply(update)
+    }
+
+    /// [`LiveDocument::apply_update`] of a decoded update.
+    fn apply(&self, update: Update) -> Result<bool, UpdateRejected> {
         if update.is_empty() {
             return Ok(false);
         }
@@ -321,6 +363,26 @@ impl LiveDocument {
 
     pub fn applied(&self) -> EntryId {
         lock(&self.state).applied
+    }
+
+    /// The entry this document's log must still hold if Redis lost nothing: the last one this
+    /// hub applied from it or appended to it, if any since it opened the document. Trimming
+    /// keeps what any hub applied last (it only removes entries Postgres covers that are older
+    /// than `trim_after_ms`), so that entry is missing only when Redis restarted without its
+    /// data or was flushed. (Or when another replica deleted the whole log once Postgres
+    /// covered it, which costs one needless re-seed.)
+    pub fn last_known_entry(&self) -> Option<EntryId> {
+        let state = lock(&self.state);
+        let known = state.applied.max(state.appended);
+        (known > self.restored_at).then_some(known)
+    }
+
+    /// The whole document as one update: what a replica appends to a log that lost entries,
+    /// so that the others and later readers get them back.
+    pub fn full_state(&self) -> Vec<u8> {
+        let state = lock(&self.state);
+        let txn = state.doc.transact();
+        txn.encode_state_as_update_v1(&StateVector::default())
     }
 
     /// The text of the document.
@@ -521,6 +583,47 @@ mod tests {
         assert_eq!(document.text(), "hello");
         assert!(document.apply_update(&update_inserting("!")).unwrap());
         assert!(document.has_unsynced_changes());
+    }
+
+    /// A client's document and the updates it sends, as a y-websocket client makes them.
+    struct Client(Doc);
+
+    impl Client {
+        fn edit(&self, change: impl FnOnce(&yrs::TextRef, &mut yrs::TransactionMut)) -> Vec<u8> {
+            let text = self.0.get_or_insert_text(CONTENT);
+            let mut txn = self.0.transact_mut();
+            let before = txn.state_vector();
+            change(&text, &mut txn);
+            txn.encode_state_as_update_v1(&before)
+        }
+    }
+
+    fn lacks(document: &LiveDocument, update: &[u8]) -> bool {
+        document.lacks(&Update::decode_v1(update).unwrap())
+    }
+
+    #[test]
+    fn only_what_the_document_lacks_counts_as_new_and_checking_changes_nothing() {
+        use yrs::Text;
+        let document = LiveDocument::restore(FileId(1), ProjectId(1), None, EntryId::ZERO).unwrap();
+        let client = Client(Doc::new());
+        let typed = client.edit(|text, txn| text.insert(txn, 0, "hello"));
+        assert!(lacks(&document, &typed));
+        assert!(lacks(&document, &typed), "checking applied nothing");
+        assert_eq!(document.text(), "");
+
+        assert!(document.apply_update(&typed).unwrap());
+        assert!(!lacks(&document, &typed), "the echo adds nothing");
+        let deleted = client.edit(|text, txn| text.remove_range(txn, 0, 2));
+        assert!(lacks(&document, &deleted), "a deletion of what it has");
+        assert!(document.apply_update(&deleted).unwrap());
+        assert!(!lacks(&document, &deleted), "the same deletion again");
+        assert_eq!(document.text(), "llo");
+
+        // An update whose predecessor never arrived still has to be logged.
+        client.edit(|text, txn| text.insert(txn, 3, "!"));
+        let after_gap = client.edit(|text, txn| text.insert(txn, 4, "?"));
+        assert!(lacks(&document, &after_gap));
     }
 
     #[test]

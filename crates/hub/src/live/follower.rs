@@ -1,7 +1,9 @@
 //! One loop per hub that follows the logs and presence streams of all documents open here, in
 //! a single blocking `XREAD` over them and the hub's wake stream, and applies what other
 //! replicas appended: their updates and presence reach the local sockets, their deletions close
-//! them.
+//! them. Its own log entries it applies quietly (their sockets forwarded them). About once a
+//! second it checks that the logs still hold what it read, and seeds a log that lost it again
+//! from memory (presence needs no seed: clients renew it, and it expires anyway).
 
 use super::document::{encode, LiveDocument};
 use super::log::{Change, Entry};
@@ -12,7 +14,7 @@ use contracts::EntryId;
 use redis::streams::StreamReadReply;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use yrs::sync::{AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::decoder::Decode;
@@ -23,6 +25,8 @@ pub const BLOCK: Duration = Duration::from_secs(2);
 const COUNT: usize = 512;
 /// Pause after a failed read.
 const RETRY: Duration = Duration::from_millis(500);
+/// How often the follower checks that the logs it reads still hold what it read from them.
+const LOG_CHECK: Duration = Duration::from_secs(1);
 
 pub struct Follower {
     pub registry: Arc<Registry>,
@@ -41,20 +45,24 @@ enum Stream {
 impl Follower {
     pub async fn run(self, shutdown: CancellationToken) {
         let mut wake_seen = EntryId::ZERO;
+        let mut checked = Instant::now();
         loop {
             let read = tokio::select! {
                 () = shutdown.cancelled() => return,
                 read = self.read_once(&mut wake_seen) => read,
             };
-            if let Err(error) = read {
-                self.metrics
-                    .storage_errors
-                    .with_label_values(&["follow"])
-                    .inc();
-                tracing::warn!(%error, "cannot read the document logs; retrying");
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(RETRY) => {}
+            match read {
+                Ok(()) if checked.elapsed() >= LOG_CHECK => {
+                    checked = Instant::now();
+                    self.reseed_lost_logs().await;
+                }
+                Ok(()) => {}
+                Err(error) => {
+                    self.failed("follow", &error);
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        () = tokio::time::sleep(RETRY) => {}
+                    }
                 }
             }
         }
@@ -138,6 +146,53 @@ impl Follower {
         Ok(())
     }
 
+    /// Appends the whole state of every open document whose log lost entries this hub knew of
+    /// (Redis came back without its data): what only this hub's memory still holds
+    /// reaches the other replicas, late joiners and Postgres again.
+    async fn reseed_lost_logs(&self) {
+        let (documents, entries): (Vec<_>, Vec<_>) = self
+            .registry
+            .loaded()
+            .into_iter()
+            .filter_map(|document| {
+                let entry = (document.file, document.last_known_entry()?);
+                Some((document, entry))
+            })
+            .unzip();
+        if documents.is_empty() {
+            return;
+        }
+        let log = self.registry.log();
+        let held = match log.holding(&entries).await {
+            Ok(held) => held,
+            Err(error) => return self.failed("check", &error),
+        };
+        for (document, held) in documents.iter().zip(held) {
+            if held {
+                continue;
+            }
+            tracing::warn!(file = %document.file, "the document's log lost entries; re-seeding it");
+            let seed = Change::Update(document.full_state());
+            let appended = match self.pool.get().await {
+                Ok(mut connection) => log.append(&mut *connection, document.file, &seed).await,
+                Err(error) => Err(super::log::pool_error(error)),
+            };
+            match appended {
+                // Read back like any entry of this hub's, which moves `applied` past it.
+                Ok(_) => self.metrics.reseeds.inc(),
+                Err(error) => return self.failed("reseed", &error),
+            }
+        }
+    }
+
+    fn failed(&self, operation: &str, error: &redis::RedisError) {
+        self.metrics
+            .storage_errors
+            .with_label_values(&[operation])
+            .inc();
+        tracing::warn!(%error, operation, "cannot read the document logs; retrying");
+    }
+
     async fn apply(&self, document: &LiveDocument, entry: Entry) {
         let local = entry.origin == self.registry.log().instance();
         match entry.change {
@@ -145,7 +200,14 @@ impl Follower {
                 self.registry.evict(document.file).await;
                 return;
             }
-            // Applied and sent to the local sockets when it arrived here.
+            // Sent to the local sockets by the socket that logged it, which applies it after
+            // the append; applied here too, so that `applied` never passes an entry the
+            // document lacks (a sync then covers what it holds).
+            Change::Update(update) if local => {
+                if let Err(error) = document.apply_update(&update) {
+                    tracing::warn!(file = %document.file, id = %entry.id, %error, "skipping bad update")
+                }
+            }
             _ if local => {}
             Change::Update(update) => match document.apply_logged(&update) {
                 Ok(true) => {

@@ -150,6 +150,18 @@ impl DocumentLog {
         Ok(reply.ids.into_iter().filter_map(Entry::decode).collect())
     }
 
+    /// For each `(file, id)`, whether the log of `file` still holds entry `id`; one round trip.
+    pub async fn holding(&self, entries: &[(FileId, EntryId)]) -> redis::RedisResult<Vec<bool>> {
+        let mut pipe = redis::pipe();
+        for (file, id) in entries {
+            let id = id.to_string();
+            pipe.cmd("XRANGE").arg(self.key(*file)).arg(&id).arg(&id);
+        }
+        let mut connection = self.pool.get().await.map_err(pool_error)?;
+        let replies: Vec<StreamRangeReply> = pipe.query_async(&mut *connection).await?;
+        Ok(replies.iter().map(|reply| !reply.ids.is_empty()).collect())
+    }
+
     /// Removes entries before `synced` that are also older than `older_than_ms`.
     pub async fn trim(
         &self,

@@ -7,7 +7,7 @@ use crate::store::files::TreeEntry;
 use crate::store::{files, Access};
 use actix_web::{web, HttpResponse};
 use archive::ProjectPath;
-use contracts::{FileId, ProjectId};
+use contracts::{FileId, ProjectChange, ProjectId};
 use http_edge::Caller;
 use http_edge::ErrorBody;
 use serde::{Deserialize, Serialize};
@@ -130,7 +130,15 @@ pub async fn create(
     let mut conn = state.db.get().await?;
     require(&mut conn, project, &caller, Access::Write).await?;
     let path = ProjectPath::parse(&body.path)?;
-    let entry = files::create(&mut conn, project, &path, body.directory).await?;
+    let created = files::create(&mut conn, project, &path, body.directory).await?;
+    for entry in &created {
+        let file = entry.event_entry();
+        state
+            .events
+            .publish(project, ProjectChange::FileCreated { file })
+            .await?;
+    }
+    let entry = created.last().expect("the new entry comes last");
     Ok(HttpResponse::Created().json(entry))
 }
 
@@ -192,8 +200,20 @@ pub async fn relocate(
             entry.path
         )));
     }
-    let entry = files::relocate(&mut conn, project, file, &to).await?;
-    Ok(HttpResponse::Ok().json(entry))
+    let moved = files::relocate(&mut conn, project, file, &to).await?;
+    for parent in &moved.created {
+        let file = parent.event_entry();
+        state
+            .events
+            .publish(project, ProjectChange::FileCreated { file })
+            .await?;
+    }
+    let (file, from) = (moved.entry.event_entry(), moved.from);
+    state
+        .events
+        .publish(project, ProjectChange::FileMoved { file, from })
+        .await?;
+    Ok(HttpResponse::Ok().json(moved.entry))
 }
 
 /// `DELETE /hub/projects/{project}/files/{file}`: deletes a file, or a directory with
@@ -215,8 +235,13 @@ pub async fn delete(
     let (mut conn, project, file) = path.authorize(&state, &caller, Access::Write).await?;
     let deleted = files::delete(&mut conn, project, file).await?;
     let log = state.registry.log();
-    for gone in deleted {
-        log.append_deleted(gone, DELETED_LOG_SECONDS).await?;
+    for gone in &deleted {
+        log.append_deleted(*gone, DELETED_LOG_SECONDS).await?;
     }
+    let file_ids = deleted;
+    state
+        .events
+        .publish(project, ProjectChange::FilesDeleted { file_ids })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

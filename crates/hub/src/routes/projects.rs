@@ -6,7 +6,7 @@ use crate::store::files::TreeEntry;
 use crate::store::projects::{self, ProjectRow, ProjectView};
 use crate::store::{files, Access};
 use actix_web::{web, HttpResponse};
-use contracts::{CourseId, ProjectId, UserId};
+use contracts::{CourseId, ProjectChange, ProjectId, UserId};
 use diesel_async::AsyncPgConnection;
 use http_edge::Caller;
 use http_edge::ErrorBody;
@@ -159,6 +159,7 @@ pub async fn grant(
         ));
     }
     projects::grant(&mut conn, project, member, access).await?;
+    announce_access(&state, &mut conn, project, member).await?;
     Ok(HttpResponse::Ok().json(Membership {
         access,
         user_id: member,
@@ -181,11 +182,27 @@ pub async fn revoke(
     caller: Caller,
 ) -> Result<HttpResponse, HubError> {
     let (mut conn, _, project, member) = path.as_owner(&state, &caller).await?;
-    if projects::revoke(&mut conn, project, member).await? {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(HubError::NotFound("member of this project"))
+    if !projects::revoke(&mut conn, project, member).await? {
+        return Err(HubError::NotFound("member of this project"));
     }
+    announce_access(&state, &mut conn, project, member).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Tells every hub what `member` may do with `project` now (a teacher of the course still
+/// reads after a revocation), so their open sockets change at once.
+async fn announce_access(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    project: ProjectId,
+    member: UserId,
+) -> Result<(), HubError> {
+    let (_, access) = projects::access(conn, project, member).await?;
+    let user_id = member;
+    state
+        .events
+        .publish(project, ProjectChange::AccessChanged { user_id, access })
+        .await
 }
 
 /// The path parameters naming one user's membership of a project.

@@ -4,6 +4,7 @@
 use crate::error::HubError;
 use archive::ProjectPath;
 use chrono::{DateTime, Utc};
+use contracts::project_events::FileEntry;
 use contracts::{FileId, ProjectId};
 use db::schema::project_files;
 use diesel::prelude::*;
@@ -20,6 +21,17 @@ pub struct TreeEntry {
     pub path: String,
     pub directory: bool,
     pub updated_at: DateTime<Utc>,
+}
+
+impl TreeEntry {
+    /// The entry as a project event names it.
+    pub fn event_entry(&self) -> FileEntry {
+        FileEntry {
+            id: FileId(self.id),
+            path: self.path.clone(),
+            directory: self.directory,
+        }
+    }
 }
 
 /// The whole tree, parents before children.
@@ -53,27 +65,30 @@ pub async fn content(
     Ok((entry, text))
 }
 
-/// Creates a file or directory, and any missing parent directories.
+/// Creates a file or directory, and any missing parent directories; returns what it created,
+/// parents first, the new entry last.
 pub async fn create(
     conn: &mut AsyncPgConnection,
     project: ProjectId,
     path: &ProjectPath,
     directory: bool,
-) -> Result<TreeEntry, HubError> {
+) -> Result<Vec<TreeEntry>, HubError> {
     conn.transaction::<_, HubError, _>(async |conn| {
-        ensure_parents(conn, project, path).await?;
-        insert(conn, project, path.as_str(), directory).await
+        let mut created = ensure_parents(conn, project, path).await?;
+        created.push(insert(conn, project, path.as_str(), directory).await?);
+        Ok(created)
     })
     .await
 }
 
-/// Moves (renames) a file or directory to `to`, with everything under a directory.
+/// Moves (renames) a file or directory to `to`, with everything under a directory; returns the
+/// entry at its new path, its old path and the parent directories the move created.
 pub async fn relocate(
     conn: &mut AsyncPgConnection,
     project: ProjectId,
     file: FileId,
     to: &ProjectPath,
-) -> Result<TreeEntry, HubError> {
+) -> Result<Relocated, HubError> {
     conn.transaction::<_, HubError, _>(async |conn| {
         let (entry, _) = content(conn, project, file).await?;
         let from = ProjectPath::parse(&entry.path)?;
@@ -86,7 +101,7 @@ pub async fn relocate(
         if exists(conn, project, to.as_str()).await? {
             return Err(HubError::Conflict(format!("`{to}` already exists")));
         }
-        ensure_parents(conn, project, to).await?;
+        let created = ensure_parents(conn, project, to).await?;
         diesel::sql_query(
             "UPDATE project_files SET path = $1 || substr(path, length($2) + 1), \
              updated_at = now() \
@@ -97,9 +112,22 @@ pub async fn relocate(
         .bind::<BigInt, _>(project.0)
         .execute(conn)
         .await?;
-        Ok(content(conn, project, file).await?.0)
+        Ok(Relocated {
+            entry: content(conn, project, file).await?.0,
+            from: entry.path,
+            created,
+        })
     })
     .await
+}
+
+/// A moved entry.
+pub struct Relocated {
+    pub entry: TreeEntry,
+    /// Its path before.
+    pub from: String,
+    /// Parent directories created on the way, outermost first.
+    pub created: Vec<TreeEntry>,
 }
 
 /// Deletes a file, or a directory with everything under it; returns the ids of the files
@@ -161,12 +189,14 @@ async fn insert(
         .ok_or_else(|| HubError::Conflict(format!("`{path}` already exists")))
 }
 
-/// Creates the missing directories above `path`; a file in the way is a conflict.
+/// Creates the missing directories above `path`, outermost first, and returns them; a file in
+/// the way is a conflict.
 async fn ensure_parents(
     conn: &mut AsyncPgConnection,
     project: ProjectId,
     path: &ProjectPath,
-) -> Result<(), HubError> {
+) -> Result<Vec<TreeEntry>, HubError> {
+    let mut created = Vec::new();
     let mut parents = Vec::new();
     let mut next = path.parent();
     while let Some(parent) = next {
@@ -188,10 +218,8 @@ async fn ensure_parents(
                     "`{parent}` is a file, not a directory"
                 )))
             }
-            None => {
-                insert(conn, project, parent.as_str(), true).await?;
-            }
+            None => created.push(insert(conn, project, parent.as_str(), true).await?),
         }
     }
-    Ok(())
+    Ok(created)
 }

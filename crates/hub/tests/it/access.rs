@@ -1,12 +1,14 @@
 //! Who may open a document socket, and what a read-only user can do: every refusal is a close
 //! code with a reason, or the y-protocols permission-denied message; while Redis is nearly
-//! full, no new socket is opened at all (503 before the upgrade).
+//! full, no new socket is opened at all (503 before the upgrade). Access changes and token
+//! expiry reach sockets that are already open, on every replica.
 
-use crate::classroom::{start_hubs, Classroom, Store};
+use crate::classroom::{start_hubs, Account, Classroom, Store};
 use crate::http::Hub;
 use crate::yclient::YClient;
 use http_edge::storage::READING_TTL;
-use testkit::{spawn, RedisServer, Scratch, WAIT};
+use std::time::Duration;
+use testkit::{spawn, RedisServer, Scratch, Service, WAIT};
 use tokio_tungstenite::tungstenite::{self, Message as Frame};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,4 +159,169 @@ async fn a_nearly_full_redis_refuses_new_sockets_before_the_upgrade_until_memory
     let mut owner = YClient::connect(&url).await;
     owner.append("print(1)").await;
     store.wait_for_stored_text(class.file, "print(1)").await;
+}
+
+/// Two replicas, the project shared with the second student for writing, the student's
+/// sockets on both and the owner's on the first; the student's "mine;" has reached everyone.
+struct Shared {
+    _scratch: Scratch,
+    store: Store,
+    replicas: [Service; 2],
+    class: Classroom,
+    owner: YClient,
+    member: [YClient; 2],
+}
+
+impl Shared {
+    async fn on_two_replicas() -> Self {
+        let (_scratch, store, replicas, class) = start_hubs(|s| s.sync_quiet_ms = 50).await;
+        class.share(&replicas[0], "write").await;
+        let url =
+            |hub: &Service, account: &Account| hub.doc_url(class.project, class.file, &account.1);
+        let mut owner = YClient::connect(&url(&replicas[0], &class.owner)).await;
+        let mut here = YClient::connect(&url(&replicas[0], &class.other)).await;
+        let mut there = YClient::connect(&url(&replicas[1], &class.other)).await;
+        there.append("mine;").await;
+        for client in [&mut owner, &mut here] {
+            assert!(client.pump_until(WAIT, |c| c.text() == "mine;").await);
+        }
+        Self {
+            _scratch,
+            store,
+            replicas,
+            class,
+            owner,
+            member: [here, there],
+        }
+    }
+}
+
+/// Sends a probe update from `client` every 100 ms until the hub refuses one (permission
+/// denied) or closes the socket; panics unless that happens within `within`.
+async fn refused_within(client: &mut YClient, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut probe = 0;
+    while client.denied.is_empty() && client.closed.is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still writing {within:?} after the change"
+        );
+        client.append(&format!("probe{probe};")).await;
+        probe += 1;
+        client
+            .pump_until(Duration::from_millis(100), |c| !c.denied.is_empty())
+            .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_collaborator_is_closed_with_4005_on_every_replica_at_once() {
+    let Shared {
+        _scratch,
+        store,
+        replicas: [first, second],
+        class,
+        mut owner,
+        member: [mut here, mut there],
+    } = Shared::on_two_replicas().await;
+    let member_url = |hub: &Service| hub.doc_url(class.project, class.file, &class.other.1);
+
+    let path = format!("/hub/projects/{}/members/{}", class.project, class.other.0);
+    let (status, body) = first
+        .call(reqwest::Method::DELETE, &path, &class.owner.1, None)
+        .await;
+    assert_eq!(status, 204, "{body}");
+    for member in [&mut here, &mut there] {
+        let (code, reason) = member.closed_with(Duration::from_secs(1)).await;
+        assert_eq!(code, 4005, "{reason}");
+        // What it sends now goes nowhere.
+        member.append("after;").await;
+    }
+    let mut again = YClient::connect(&member_url(&second)).await;
+    assert_eq!(again.closed_with(WAIT).await.0, 4005);
+
+    owner.append("owner;").await;
+    store.wait_for_stored_text(class.file, "mine;owner;").await;
+    class.late_joiner_sees(&first, "mine;owner;").await;
+    class.late_joiner_sees(&second, "mine;owner;").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lowering_write_to_read_makes_open_sockets_read_only_on_every_replica() {
+    let Shared {
+        _scratch,
+        store,
+        replicas: [first, second],
+        class,
+        mut owner,
+        member: [mut here, mut there],
+    } = Shared::on_two_replicas().await;
+
+    class.share(&first, "read").await;
+    for member in [&mut here, &mut there] {
+        refused_within(member, Duration::from_secs(1)).await;
+        assert!(member.closed.is_none(), "read-only, not closed");
+        assert!(
+            member.denied[0].contains("read-only"),
+            "{:?}",
+            member.denied
+        );
+    }
+    // Probes sent before the change took effect may have been taken; this one is refused.
+    let accepted = owner.text();
+    let denials = there.denied.len();
+    there.append("after;").await;
+    assert!(there.pump_until(WAIT, |c| c.denied.len() > denials).await);
+    // Still reading: the owner's edits arrive.
+    owner.append("owner;").await;
+    assert!(
+        there
+            .pump_until(WAIT, |c| c.text().contains("owner;"))
+            .await
+    );
+    assert!(
+        owner
+            .pump_until(WAIT, |c| c.text().ends_with("owner;"))
+            .await
+    );
+    let text = owner.text();
+    assert!(!text.contains("after;"), "{text:?}");
+    assert!(text.starts_with(&accepted), "{text:?}");
+    store.wait_for_stored_text(class.file, &text).await;
+    class.late_joiner_sees(&first, &text).await;
+    class.late_joiner_sees(&second, &text).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_socket_is_closed_with_4003_when_its_token_expires() {
+    let (_scratch, _store, [hub], class) = start_hubs(|_| {}).await;
+    let keys = tokens::TokenKeys::new(
+        &secrecy::SecretString::from(testkit::JWT_SECRET),
+        chrono::Duration::seconds(2),
+    );
+    let short = keys.issue(class.owner.0, tokens::Role::Student, "owner", false);
+    let expires_at = chrono::DateTime::from_timestamp(short.expires_at.timestamp(), 0).unwrap();
+    let mut client = YClient::connect(&hub.doc_url(class.project, class.file, &short.token)).await;
+    let mut watcher =
+        YClient::connect(&hub.doc_url(class.project, class.file, &class.owner.1)).await;
+    client.append("while valid").await;
+    assert!(
+        watcher
+            .pump_until(WAIT, |c| c.text() == "while valid")
+            .await
+    );
+
+    let (code, reason) = client.closed_with(WAIT).await;
+    let closed_at = chrono::Utc::now();
+    assert_eq!(code, 4003, "{reason}");
+    let early = expires_at - closed_at;
+    assert!(
+        early < chrono::Duration::milliseconds(50),
+        "closed {early} before the token expired"
+    );
+    assert!(
+        closed_at - expires_at < chrono::Duration::seconds(2),
+        "closed {} after the token expired",
+        closed_at - expires_at
+    );
 }

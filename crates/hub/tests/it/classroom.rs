@@ -4,6 +4,7 @@
 //! it ([`start_hubs`]).
 
 use crate::http::Hub;
+use crate::yclient::YClient;
 use contracts::{CourseId, FileId, ProjectId, UserId};
 use db::DbPool;
 use diesel::prelude::*;
@@ -152,6 +153,18 @@ impl Classroom {
             project,
             file,
         }
+    }
+
+    /// Waits until a socket of the owner opened now on `hub` holds exactly `expected`.
+    pub async fn late_joiner_sees(&self, hub: &impl Hub, expected: &str) {
+        let url = hub.doc_url(self.project, self.file, &self.owner.1);
+        let mut late = YClient::connect(&url).await;
+        assert!(
+            late.pump_until(WAIT, |c| c.text() == expected).await,
+            "a late joiner on port {} has {:?}",
+            hub.port(),
+            late.text()
+        );
     }
 
     /// Gives the second student `access` ("read" or "write") to the project.

@@ -18,6 +18,11 @@ async fn edits_on_two_replicas_converge_and_reach_postgres() {
         YClient::connect(&first.doc_url(class.project, class.file, &class.owner.1)).await;
     let mut bob =
         YClient::connect(&second.doc_url(class.project, class.file, &class.other.1)).await;
+    // Both replicas have the document open before anyone types, so each gets the other's
+    // edits from the log as they come (a replica that opens it later reads them at once).
+    for client in [&mut alice, &mut bob] {
+        assert!(client.pump_until(WAIT, |c| c.synced).await);
+    }
     for round in 0..20 {
         alice.append(&format!("a{round};")).await;
         bob.insert(0, &format!("b{round};")).await;

@@ -10,6 +10,7 @@ mod budgets;
 mod clients;
 mod documents;
 mod openapi_fuzz;
+mod outages;
 mod presence;
 mod projects;
 
@@ -17,4 +18,5 @@ mod classroom;
 mod external;
 mod http;
 mod process;
+mod proxy;
 mod yclient;

@@ -54,7 +54,7 @@ struct Course {
     teacher: Account,
     student: Account,
     course: CourseId,
-    _scratch: Scratch,
+    scratch: Scratch,
 }
 
 impl Course {
@@ -71,7 +71,7 @@ impl Course {
             teacher,
             student,
             course,
-            _scratch: scratch,
+            scratch,
         }
     }
 }
@@ -155,6 +155,95 @@ async fn a_project_starts_from_the_template_and_its_tree_can_change() {
         ]
     );
     assert_eq!(body["project"]["access"], "write");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tree_and_membership_changes_are_published_as_project_events() {
+    let class = Course::new().await;
+    let (hub, student) = (&class.hub, &class.student);
+    let (project, _) = hub.open_project(class.course, &student.1).await;
+    let file = hub.create_file(project, &student.1, "src/pkg/a.py").await;
+    let (status, body) = hub.move_file(project, &student.1, file, "lib/a.py").await;
+    assert_eq!(status, 200, "{body}");
+    let base = format!("/hub/projects/{project}");
+    let (_, body) = hub.call(Method::GET, &base, &student.1, None).await;
+    let id_of = |path: &str| {
+        body["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|entry| entry["path"] == path)
+            .unwrap_or_else(|| panic!("{path} in {body}"))["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (src, pkg, lib) = (id_of("src"), id_of("src/pkg"), id_of("lib"));
+    let (status, _) = hub
+        .call(
+            Method::DELETE,
+            &format!("{base}/files/{src}"),
+            &student.1,
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let friend = class.store.user("friend", Role::Student).await;
+    let member = |user: &Account| format!("{base}/members/{}", user.0);
+    for (method, user, body) in [
+        (Method::PUT, &friend, Some(json!({"access": "write"}))),
+        (Method::DELETE, &friend, None),
+        // The course's teacher still reads after losing a grant, and the event says so.
+        (
+            Method::PUT,
+            &class.teacher,
+            Some(json!({"access": "write"})),
+        ),
+        (Method::DELETE, &class.teacher, None),
+    ] {
+        let (status, answer) = hub.call(method, &member(user), &student.1, body).await;
+        assert!(status == 200 || status == 204, "{answer}");
+    }
+
+    let stream = class.scratch.keys().hub_project_events();
+    let events: Vec<Value> = class
+        .scratch
+        .streams()
+        .range_after(&stream, "0-0", 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|delivery| serde_json::to_value(delivery.message.unwrap()).unwrap())
+        .collect();
+    let entry = |id: i64, path: &str, directory: bool| json!({"id": id, "path": path, "directory": directory});
+    let event = |change: Value| {
+        let mut event = json!({"v": 1, "project_id": project.0});
+        event
+            .as_object_mut()
+            .unwrap()
+            .extend(change.as_object().unwrap().clone());
+        event
+    };
+    let access = |user: &Account, access: Value| {
+        event(json!({"event": "access_changed", "user_id": user.0 .0, "access": access}))
+    };
+    assert_eq!(
+        events,
+        [
+            event(json!({"event": "file_created", "file": entry(src, "src", true)})),
+            event(json!({"event": "file_created", "file": entry(pkg, "src/pkg", true)})),
+            event(json!({"event": "file_created", "file": entry(file.0, "src/pkg/a.py", false)})),
+            event(json!({"event": "file_created", "file": entry(lib, "lib", true)})),
+            event(
+                json!({"event": "file_moved", "file": entry(file.0, "lib/a.py", false),
+                         "from": "src/pkg/a.py"})
+            ),
+            event(json!({"event": "files_deleted", "file_ids": [src, pkg]})),
+            access(&friend, json!("write")),
+            access(&friend, Value::Null),
+            access(&class.teacher, json!("write")),
+            access(&class.teacher, json!("read")),
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

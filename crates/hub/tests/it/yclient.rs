@@ -24,6 +24,8 @@ pub struct YClient {
     pub awareness_messages: usize,
     /// The presence states the hub told of, by client (removed ones are dropped).
     pub presence: HashMap<u64, String>,
+    /// Whether the hub answered this client's sync step 1: it has joined the document.
+    pub synced: bool,
     /// The close code and reason, once the hub closed the socket.
     pub closed: Option<(u16, String)>,
 }
@@ -38,6 +40,7 @@ impl YClient {
             denied: Vec::new(),
             awareness_messages: 0,
             presence: HashMap::new(),
+            synced: false,
             closed: None,
         };
         let vector = client.doc.transact().state_vector();
@@ -131,6 +134,11 @@ impl YClient {
             .expect("the hub did not close the socket in time")
     }
 
+    fn apply(&self, update: &[u8]) {
+        let update = Update::decode_v1(update).unwrap();
+        self.doc.transact_mut().apply_update(update).unwrap();
+    }
+
     async fn receive(&mut self, frame: Frame) {
         match frame {
             Frame::Binary(bytes) => {
@@ -141,10 +149,11 @@ impl YClient {
                         self.send(&Message::Sync(SyncMessage::SyncStep2(missing)))
                             .await;
                     }
-                    Message::Sync(SyncMessage::SyncStep2(update) | SyncMessage::Update(update)) => {
-                        let update = Update::decode_v1(&update).unwrap();
-                        self.doc.transact_mut().apply_update(update).unwrap();
+                    Message::Sync(SyncMessage::SyncStep2(update)) => {
+                        self.apply(&update);
+                        self.synced = true;
                     }
+                    Message::Sync(SyncMessage::Update(update)) => self.apply(&update),
                     Message::Awareness(update) => {
                         self.awareness_messages += 1;
                         for (client, entry) in update.clients {
