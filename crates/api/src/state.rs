@@ -1,11 +1,14 @@
 //! What every handler shares: the pools, the streams, token keys, the cache and metrics.
 
+use crate::auth::Passwords;
 use crate::cache::Cache;
+use crate::limits::client::TrustedProxies;
+use crate::limits::RateLimits;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use contracts::{Keys, RuntimeCatalog, Streams};
 use db::DbPool;
-use tokens::TokenKeys;
+use tokens::{TokenKeys, Verifier};
 
 /// Shared, cheaply cloned state of the api.
 #[derive(Clone)]
@@ -21,6 +24,11 @@ pub struct AppState {
     pub max_queue_backlog: u64,
     pub max_unfinished_per_user: u64,
     pub relay_url: Option<String>,
+    /// Verifies tokens and revokes sessions (signing out).
+    pub sessions: Verifier,
+    pub passwords: Passwords,
+    pub rate_limits: RateLimits,
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl AppState {
@@ -35,22 +43,28 @@ impl AppState {
         streams: Streams,
         runtimes: RuntimeCatalog,
         metrics: Metrics,
-    ) -> Self {
+    ) -> Result<Self, crate::error::ApiError> {
         let keys = Keys::new(settings.key_prefix.clone());
+        let tokens = TokenKeys::new(
+            &settings.jwt_secret,
+            chrono::Duration::minutes(settings.token_lifetime_minutes),
+        )
+        .with_max_session(chrono::Duration::seconds(settings.session_max_age_seconds));
         let cache = Cache::new(
             streams.pool().clone(),
             settings.cache_enabled,
             settings.cache_ttl_seconds,
             metrics.clone(),
         );
-        Self {
+        Ok(Self {
+            sessions: Verifier::new(tokens.clone(), streams.pool().clone(), keys.clone()),
+            passwords: Passwords::start(settings.hashing_concurrency, settings.hashing_queue)?,
+            rate_limits: RateLimits::new(settings, streams.pool().clone(), keys.clone()),
+            trusted_proxies: settings.trusted_proxies.clone(),
             db,
             streams,
             keys,
-            tokens: TokenKeys::new(
-                &settings.jwt_secret,
-                chrono::Duration::minutes(settings.token_lifetime_minutes),
-            ),
+            tokens,
             runtimes,
             cache,
             metrics,
@@ -58,6 +72,6 @@ impl AppState {
             max_queue_backlog: settings.max_queue_backlog,
             max_unfinished_per_user: settings.max_unfinished_per_user,
             relay_url: settings.relay_url.clone(),
-        }
+        })
     }
 }

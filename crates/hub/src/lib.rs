@@ -37,7 +37,7 @@
 //! | 1011 | Redis or Postgres failed; reconnect later |
 //! | 4000 | not a y-protocols message, a malformed update, an unknown message type |
 //! | 4001 | no token |
-//! | 4002 | invalid token |
+//! | 4002 | invalid token (or its session signed out) |
 //! | 4003 | token expired (at connect or while open) |
 //! | 4004 | nothing received for `idle_timeout_ms` (pongs count) |
 //! | 4005 | no access to the project |
@@ -83,7 +83,7 @@ use secrecy::ExposeSecret;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
-use tokens::TokenKeys;
+use tokens::{TokenKeys, Verifier};
 use tokio_util::sync::CancellationToken;
 
 /// How long stopping waits for sockets to finish their close handshake.
@@ -135,7 +135,11 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, H
     let sync = tokio::spawn(sync_in_background(registry.clone(), shutdown.clone()));
 
     // Only verifies: the lifetime applies to tokens this side never issues.
-    let tokens = TokenKeys::new(&settings.jwt_secret, chrono::Duration::zero());
+    let tokens = Verifier::new(
+        TokenKeys::new(&settings.jwt_secret, chrono::Duration::zero()),
+        redis.clone(),
+        Keys::new(settings.key_prefix.clone()),
+    );
     let edge = web::Data::new(
         Edge::new(
             series,

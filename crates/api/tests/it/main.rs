@@ -6,12 +6,16 @@
 //! - [`bad_requests`]: bad input gets a 4xx with a JSON body naming the problem, never a 500;
 //! - [`flows`]: the student and teacher flows, with grader events injected on the stream;
 //! - [`openapi_fuzz`]: Schemathesis fuzzes the api from its own OpenAPI document;
-//! - [`browser`]: the web UI in headless Chromium against the whole stack.
+//! - [`browser`]: the web UI in headless Chromium against the whole stack;
+//! - [`abuse`]: rate limits on sign-ins, registrations and guests, and bounded password hashing;
+//! - [`sessions`]: a session's maximum age, and signing out revoking its tokens everywhere.
 //!
 //! [`app`] starts the api and holds the HTTP client helpers the first three share.
 
+mod abuse;
 mod app;
 mod bad_requests;
 mod browser;
 mod flows;
 mod openapi_fuzz;
+mod sessions;
