@@ -13,29 +13,17 @@ use tokio_tungstenite::tungstenite::Message;
 /// Registers `username` (without a role: the default is the same before and after roles) and
 /// returns its first session's token.
 async fn register(app: &TestApp, username: &str) -> String {
-    let body = json!({"username": username, "password": "correct horse"});
-    let session = app
-        .expect(
-            Method::POST,
-            "/api/auth/register",
-            None,
-            Some(body),
-            StatusCode::CREATED,
-        )
-        .await;
-    session["token"].as_str().unwrap().to_owned()
+    sign_in(app, "/api/auth/register", username, StatusCode::CREATED).await
 }
 
 async fn login(app: &TestApp, username: &str) -> String {
+    sign_in(app, "/api/auth/login", username, StatusCode::OK).await
+}
+
+async fn sign_in(app: &TestApp, path: &str, username: &str, status: StatusCode) -> String {
     let body = json!({"username": username, "password": "correct horse"});
     let session = app
-        .expect(
-            Method::POST,
-            "/api/auth/login",
-            None,
-            Some(body),
-            StatusCode::OK,
-        )
+        .expect(Method::POST, path, None, Some(body), status)
         .await;
     session["token"].as_str().unwrap().to_owned()
 }
@@ -150,15 +138,7 @@ async fn signing_out_revokes_the_session_at_the_api_the_relay_and_the_hub() {
 #[tokio::test]
 async fn a_refresh_does_not_extend_the_session_and_fails_once_it_is_over() {
     let app = TestApp::spawn_with(|s| s.session_max_age_seconds = 3).await;
-    let session = app
-        .expect(
-            Method::POST,
-            "/api/auth/guest",
-            None,
-            None,
-            StatusCode::CREATED,
-        )
-        .await;
+    let session = app.guest_session().await;
     let ends: chrono::DateTime<chrono::Utc> =
         serde_json::from_value(session["expires_at"].clone()).unwrap();
     // The token lifetime (12 h) is cut to the session's 3 s.
