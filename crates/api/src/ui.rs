@@ -23,21 +23,19 @@ pub struct PageSecurity {
 }
 
 impl PageSecurity {
-    /// The policy for the UI in `web_dir` (if any) talking to the relay and hub of `settings`.
+    /// The policy for the UI whose `index.html` is `index_html` (none: no UI) talking to the
+    /// relay and hub of `settings`.
     pub fn new(settings: &Settings, index_html: Option<&str>) -> Result<Self, ApiError> {
         let mut connect = vec!["'self'".to_owned()];
         for (key, url) in [
             ("relay_url", &settings.relay_url),
             ("hub_url", &settings.hub_url),
         ] {
-            if let Some(origin) = url
-                .as_deref()
-                .map(origin)
-                .transpose()
-                .map_err(|problem| ApiError::Startup(format!("`{key}` {problem}")))?
-            {
-                connect.extend(origin);
-            }
+            let Some(url) = url else { continue };
+            // A path on this origin adds nothing to `'self'`.
+            let origin =
+                origin(url).map_err(|problem| ApiError::Startup(format!("`{key}` {problem}")))?;
+            connect.extend(origin);
         }
         let policy = policy(index_html.unwrap_or_default(), &connect);
         Ok(Self {

@@ -1,7 +1,8 @@
 //! The page's security headers and Content-Security-Policy, in Chromium: the UI (a copy of
 //! `web/` with an import map and an inline module added to `index.html`, as the IDE's page
 //! has) runs every inline script the file holds, allowed by the hashes the api computed at
-//! start, logs no violation, and a script injected at run time is refused and reported.
+//! start, logs no violation, and a script injected at run time is refused and reported. And a
+//! session ends in the page when it reaches its maximum age, refreshes notwithstanding.
 
 use super::*;
 use crate::app::TestApp;
@@ -39,6 +40,51 @@ async fn the_page_runs_its_own_inline_scripts_and_refuses_injected_ones() -> Res
     }
     .await;
     let _ = std::fs::remove_dir_all(&web);
+    outcome
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_ends_a_session_at_its_maximum_age() -> Result<()> {
+    run_script("deploy/web/vendor.sh")?;
+    let web_dir = repo_root().join("web").display().to_string();
+    // 8 s: the page refreshes halfway, gets the same expiry back and ends the session then.
+    let app = TestApp::spawn_with(move |s| {
+        s.web_dir = web_dir;
+        s.session_max_age_seconds = 8;
+    })
+    .await;
+    let browser = Browser::start("max-age").await?;
+    let outcome = bounded(&browser, async {
+        browser.goto(&app.url("/")).await?;
+        browser.click("#guest-signin").await?;
+        browser
+            .wait_for(
+                "a signed-in page",
+                STEP,
+                "return !document.getElementById('signout').hidden",
+            )
+            .await?;
+        let started = Instant::now();
+        browser
+            .wait_for(
+                "the sign-in page saying why",
+                STEP,
+                "const notice = document.getElementById('notice');
+                 return !!document.getElementById('guest-signin') && !notice.hidden
+                     && notice.textContent.includes('maximum age')",
+            )
+            .await?;
+        // Not before the session's end, however many refreshes happened.
+        anyhow::ensure!(
+            started.elapsed() >= Duration::from_secs(6),
+            "{:?}",
+            started.elapsed()
+        );
+        browser.screenshot("01-session-over").await?;
+        Ok(())
+    })
+    .await;
+    browser.quit().await;
     outcome
 }
 
