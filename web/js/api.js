@@ -114,6 +114,8 @@ export const register = (username, password, displayName) =>
     body: displayName ? { username, password, display_name: displayName } : { username, password },
   });
 export const refresh = () => call("POST", "/api/auth/refresh");
+/** Revokes the session's tokens everywhere (the api, the relay and the hub refuse them). */
+export const signOut = () => call("POST", "/api/auth/logout");
 
 export const courses = () => get("/api/courses");
 export const courseAssignments = (courseId) => get(`/api/courses/${courseId}/assignments`);

@@ -237,8 +237,18 @@ function onSessionChange(current) {
 
 function scheduleRefresh() {
   clearTimeout(refreshTimer);
+  const current = session.get();
+  if (!current) return;
   const delay = session.refreshDelay();
-  if (delay === null) return;
+  if (delay === null) {
+    // The session has reached its maximum age: it ends with this token.
+    const left = Date.parse(current.expires_at) - Date.now();
+    refreshTimer = setTimeout(
+      () => endSession("Your session has reached its maximum age. Please sign in again."),
+      Math.min(Math.max(0, left), 2 ** 31 - 1),
+    );
+    return;
+  }
   refreshTimer = setTimeout(refreshToken, Math.min(delay, 2 ** 31 - 1));
 }
 
@@ -316,13 +326,22 @@ function renderHeader(current) {
   whoami.textContent = guest && !/guest/i.test(name) ? `${name} (guest)` : name;
 }
 
-signOutButton.addEventListener("click", () => {
+signOutButton.addEventListener("click", async () => {
   const current = session.get();
   if (
     current?.user.guest &&
     !window.confirm("You are signed in as a guest. After signing out you cannot get back to this guest's progress. Sign out?")
   ) {
     return;
+  }
+  signOutButton.disabled = true;
+  try {
+    // Revoked everywhere, so a copy of the token (another tab, a leaked log) is useless too.
+    await api.signOut();
+  } catch {
+    // Unreachable or already refused: this browser forgets the session all the same.
+  } finally {
+    signOutButton.disabled = false;
   }
   session.clear();
 });

@@ -1,5 +1,6 @@
-// The signed-in session ({token, expires_at, user}) in localStorage, shared by every tab, and
-// the timer that refreshes the token before it expires.
+// The signed-in session ({token, expires_at, user, final}) in localStorage, shared by every
+// tab, and when to refresh its token. A session has a maximum age: once a refresh no longer
+// moves the expiry, the session is `final` and simply ends when its token expires.
 
 const KEY = "cp.session";
 const listeners = new Set();
@@ -42,7 +43,11 @@ export function token() {
 
 /** Stores a session as the api returns it from sign-in or refresh. */
 export function set(session) {
-  current = { token: session.token, expires_at: session.expires_at, user: session.user };
+  const extended =
+    !current ||
+    current.user.id !== session.user.id ||
+    Date.parse(session.expires_at) > Date.parse(current.expires_at);
+  current = { token: session.token, expires_at: session.expires_at, user: session.user, final: !extended };
   localStorage.setItem(KEY, JSON.stringify(current));
   notify();
 }
@@ -62,11 +67,12 @@ export function subscribe(listener) {
 /**
  * When the current token should be exchanged for a fresh one, in milliseconds from now: a
  * tenth of what is left before it expires (at least a minute, at most ten), but never sooner
- * than halfway, so that short-lived tokens do not make a refresh loop.
+ * than halfway, so that short-lived tokens do not make a refresh loop. Null when signed out or
+ * when the session has reached its maximum age (no refresh would extend it).
  */
 export function refreshDelay(now = Date.now()) {
   const session = get();
-  if (!session) return null;
+  if (!session || session.final) return null;
   const left = Date.parse(session.expires_at) - now;
   const margin = Math.min(10 * 60_000, Math.max(60_000, left / 10), left / 2);
   return Math.max(0, Math.round(left - margin));

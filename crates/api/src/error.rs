@@ -1,6 +1,7 @@
 //! The api's one error type and its one mapping to HTTP ([`ApiError::problem`]), in the
 //! shared envelope of [`http_edge::error`].
 
+use crate::limits::Scope;
 use actix_web::http::StatusCode;
 use contracts::StreamError;
 use http_edge::{EdgeError, ErrorCode, Problem};
@@ -32,6 +33,19 @@ pub enum ApiError {
          submit again once one is graded"
     )]
     TooManyUnfinished { unfinished: u64 },
+    #[error(
+        "too many {attempts} {}: at most {limit} in {window_seconds} s; try again in {retry_after} s",
+        match scope { Scope::Address => "from your address", Scope::Account => "for this account" }
+    )]
+    RateLimited {
+        attempts: &'static str,
+        scope: Scope,
+        limit: u64,
+        window_seconds: u64,
+        retry_after: u64,
+    },
+    #[error("too many passwords are being checked right now; try again in a second")]
+    HashingBusy,
     #[error("the grading queue is full ({backlog} submissions waiting); try again in a minute")]
     QueueFull { backlog: u64 },
     #[error("{what} is unavailable: {cause}")]
@@ -70,6 +84,13 @@ impl ApiError {
             }
             ApiError::TooManyUnfinished { .. } => {
                 plain(StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManySubmissions).retry_after(5)
+            }
+            ApiError::RateLimited { retry_after, .. } => {
+                plain(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited)
+                    .retry_after(*retry_after)
+            }
+            ApiError::HashingBusy => {
+                plain(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::ServerBusy).retry_after(1)
             }
             ApiError::QueueFull { .. } => {
                 plain(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::QueueFull).retry_after(30)

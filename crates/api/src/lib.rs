@@ -12,6 +12,7 @@ pub mod cache;
 pub mod dispatch;
 pub mod domain;
 pub mod error;
+pub mod limits;
 pub mod markdown;
 pub mod metrics;
 pub mod results;
@@ -19,13 +20,13 @@ pub mod routes;
 pub mod settings;
 pub mod state;
 pub mod store;
+pub mod ui;
 pub mod views;
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::state::AppState;
-use actix_files::Files;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use contracts::keys::GRADERS_GROUP;
@@ -65,7 +66,7 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, A
     let streams = Streams::new(redis, settings.stream_max_len);
     let registry = http_edge::Metrics::new("api");
     let metrics = Metrics::new(&registry);
-    let state = AppState::from_settings(&settings, db, streams, runtimes, metrics, bounds);
+    let state = AppState::from_settings(&settings, db, streams, runtimes, metrics, bounds)?;
     let edge = web::Data::new(
         Edge::new(
             registry,
@@ -74,7 +75,7 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, A
                 .with_schema(state.db.clone(), db::SCHEMA_VERSION)
                 .with_redis(state.streams.pool().clone()),
         )
-        .with_tokens(state.tokens.clone())
+        .with_tokens(state.sessions.clone())
         .with_storage_guard(StorageGuard::new(
             state.streams.pool().clone(),
             settings.redis_memory_high_water,
@@ -97,22 +98,24 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, A
     ));
 
     let max_body = settings.max_body_bytes;
-    let web_dir = std::path::PathBuf::from(&settings.web_dir);
-    let serve_ui = web_dir.join("index.html").is_file();
-    if !serve_ui {
-        tracing::warn!(web_dir = %web_dir.display(), "no web UI there; serving the api only");
-    }
+    let web_ui = ui::find(&settings.web_dir);
+    let security = web::Data::new(ui::PageSecurity::new(
+        &settings,
+        web_ui.as_ref().map(|(_, index)| index.as_str()),
+    )?);
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(edge.clone())
+            .app_data(security.clone())
             .wrap(from_fn(http_edge::request::middleware))
+            .wrap(from_fn(ui::headers))
             .configure(|cfg| http_edge::configure(cfg, max_body))
             .configure(routes::configure)
             .configure(|cfg| {
-                if serve_ui {
-                    cfg.service(Files::new("/", &web_dir).index_file("index.html"));
+                if let Some((web_dir, _)) = &web_ui {
+                    ui::configure(cfg, web_dir);
                 }
             })
     })

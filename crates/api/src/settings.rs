@@ -2,6 +2,7 @@
 //! Docker secrets (`database_url`, `redis_url`, `jwt_secret`).
 
 use crate::domain::assignment::Bounds;
+use crate::limits::client::TrustedProxies;
 use http_edge::HighWater;
 use serde::Deserialize;
 use settings::{SecretString, SettingsError};
@@ -34,6 +35,15 @@ max_time_limit_ms = 10000
 max_memory_limit_mb = 512
 max_output_limit_kb = 1024
 max_grading_time_ms = 60000
+session_max_age_seconds = 86400
+trusted_proxies = ""
+rate_window_seconds = 60
+login_per_address = 60
+login_per_account = 10
+register_per_address = 20
+guests_per_address = 30
+hashing_concurrency = 2
+hashing_queue = 32
 "#;
 
 /// Everything the api needs to start.
@@ -92,6 +102,29 @@ pub struct Settings {
     /// (the edge proxy's route) when unset.
     #[serde(default)]
     pub relay_url: Option<String>,
+    /// URL of the hub as browsers reach it (its WebSocket origin goes into the page's
+    /// Content-Security-Policy); the page's own origin when unset.
+    #[serde(default)]
+    pub hub_url: Option<String>,
+    /// A session (a sign-in and its refreshes) ends this long after the sign-in.
+    pub session_max_age_seconds: i64,
+    /// Peers whose `X-Forwarded-For` names the client (the edge proxy): comma-separated
+    /// addresses or CIDR blocks. Nobody's when empty: the peer is the client.
+    pub trusted_proxies: TrustedProxies,
+    /// The window of the sign-in, registration and guest rate limits.
+    pub rate_window_seconds: u64,
+    /// Sign-in attempts one client address may make per window.
+    pub login_per_address: u64,
+    /// Sign-in and registration attempts naming one username per window, from any address.
+    pub login_per_account: u64,
+    /// Registrations one client address may attempt per window.
+    pub register_per_address: u64,
+    /// Guest sessions one client address may start per window.
+    pub guests_per_address: u64,
+    /// Passwords hashed or checked at once (argon2 takes ~19 MiB and a core for each).
+    pub hashing_concurrency: usize,
+    /// Password checks that may wait for a hashing thread; more get 503 `server_busy`.
+    pub hashing_queue: usize,
     /// A runtime catalogue to use instead of the built-in one.
     #[serde(default)]
     pub runtimes_file: Option<String>,
@@ -107,6 +140,16 @@ impl Settings {
             ("max_unfinished_per_user", settings.max_unfinished_per_user),
             ("dispatch_per_user", settings.dispatch_per_user),
             ("dispatch_sweep_ms", settings.dispatch_sweep_ms),
+            (
+                "session_max_age_seconds",
+                settings.session_max_age_seconds.max(0) as u64,
+            ),
+            ("rate_window_seconds", settings.rate_window_seconds),
+            ("login_per_address", settings.login_per_address),
+            ("login_per_account", settings.login_per_account),
+            ("register_per_address", settings.register_per_address),
+            ("guests_per_address", settings.guests_per_address),
+            ("hashing_concurrency", settings.hashing_concurrency as u64),
         ])?;
         settings.assignment_bounds()?;
         Ok(settings)

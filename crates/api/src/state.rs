@@ -1,12 +1,15 @@
 //! What every handler shares: the pools, the streams, token keys, the cache and metrics.
 
+use crate::auth::Passwords;
 use crate::cache::Cache;
 use crate::domain::assignment::Bounds;
+use crate::limits::client::TrustedProxies;
+use crate::limits::RateLimits;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use contracts::{Keys, RuntimeCatalog, Streams};
 use db::DbPool;
-use tokens::TokenKeys;
+use tokens::{TokenKeys, Verifier};
 
 /// Shared, cheaply cloned state of the api.
 #[derive(Clone)]
@@ -26,6 +29,11 @@ pub struct AppState {
     /// Jobs of one user on the submissions stream at once.
     pub dispatch_per_user: u64,
     pub relay_url: Option<String>,
+    /// Verifies tokens and revokes sessions (signing out).
+    pub sessions: Verifier,
+    pub passwords: Passwords,
+    pub rate_limits: RateLimits,
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl AppState {
@@ -41,22 +49,28 @@ impl AppState {
         runtimes: RuntimeCatalog,
         metrics: Metrics,
         bounds: Bounds,
-    ) -> Self {
+    ) -> Result<Self, crate::error::ApiError> {
         let keys = Keys::new(settings.key_prefix.clone());
+        let tokens = TokenKeys::new(
+            &settings.jwt_secret,
+            chrono::Duration::minutes(settings.token_lifetime_minutes),
+        )
+        .with_max_session(chrono::Duration::seconds(settings.session_max_age_seconds));
         let cache = Cache::new(
             streams.pool().clone(),
             settings.cache_enabled,
             settings.cache_ttl_seconds,
             metrics.clone(),
         );
-        Self {
+        Ok(Self {
+            sessions: Verifier::new(tokens.clone(), streams.pool().clone(), keys.clone()),
+            passwords: Passwords::start(settings.hashing_concurrency, settings.hashing_queue)?,
+            rate_limits: RateLimits::new(settings, streams.pool().clone(), keys.clone()),
+            trusted_proxies: settings.trusted_proxies.clone(),
             db,
             streams,
             keys,
-            tokens: TokenKeys::new(
-                &settings.jwt_secret,
-                chrono::Duration::minutes(settings.token_lifetime_minutes),
-            ),
+            tokens,
             runtimes,
             cache,
             metrics,
@@ -66,6 +80,6 @@ impl AppState {
             bounds,
             dispatch_per_user: settings.dispatch_per_user,
             relay_url: settings.relay_url.clone(),
-        }
+        })
     }
 }

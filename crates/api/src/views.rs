@@ -38,6 +38,16 @@ pub struct SessionView {
     pub user: UserView,
 }
 
+impl SessionView {
+    pub fn new(issued: tokens::IssuedToken, user: User) -> Self {
+        Self {
+            token: issued.token,
+            expires_at: issued.expires_at,
+            user: user.into(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CourseView {
     pub id: CourseId,

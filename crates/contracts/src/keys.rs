@@ -12,6 +12,8 @@
 //! | `{p}hub:presence:{file}` | stream: the latest presence (awareness) updates of one document, capped and expiring; never durable ([`doclog`](crate::doclog)) | hub | hub |
 //! | `{p}hub:wake:{instance}` | stream: wakes one hub's log follower when its documents change | hub | hub |
 //! | `{p}hub:project-events` | stream of [`ProjectEvent`]: access and file-tree changes of every project | hub | hub (every replica), the web IDE through the hub |
+//! | `{p}session:revoked:{sid}` | string, expires with the session's last token | api (sign-out) | api, relay, hub (every token check) |
+//! | `{p}rate:{action}:{scope}:{subject}` | counter, expires at the end of its window | api | api |
 
 use crate::messages::{ResultEvent, SubmissionJob};
 use crate::project_events::ProjectEvent;
@@ -97,5 +99,16 @@ impl Keys {
     /// follower re-reads the set of logs it follows.
     pub fn hub_wake(&self, instance: &str) -> String {
         format!("{}hub:wake:{instance}", self.prefix)
+    }
+
+    /// Present while the session `sid` is signed out (until its last token would expire).
+    pub fn revoked_session(&self, sid: &str) -> String {
+        format!("{}session:revoked:{sid}", self.prefix)
+    }
+
+    /// Attempts at `action` (`login`, `register`, `guest`) by one `subject` (a client address
+    /// or an account name) of its `scope` (`address`, `account`) in the current window.
+    pub fn rate_limit(&self, action: &str, scope: &str, subject: &str) -> String {
+        format!("{}rate:{action}:{scope}:{subject}", self.prefix)
     }
 }

@@ -1,12 +1,13 @@
 //! Who is calling: the `Authorization: Bearer` token of a request, verified locally with the
-//! keys in [`crate::Edge`] (no service asks another who a caller is).
+//! keys in [`crate::Edge`] (no service asks another who a caller is), and refused when its
+//! session was signed out ([`tokens::Verifier`]).
 
 use crate::error::EdgeError;
 use crate::Edge;
 use actix_web::dev::Payload;
 use actix_web::{http::header, web, FromRequest, HttpRequest};
 use contracts::UserId;
-use std::future::{ready, Ready};
+use futures_util::future::LocalBoxFuture;
 use tokens::Claims;
 
 /// The authenticated caller of a request.
@@ -21,20 +22,23 @@ impl Caller {
 
 impl FromRequest for Caller {
     type Error = EdgeError;
-    type Future = Ready<Result<Self, EdgeError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, EdgeError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        let token = bearer(req).map(str::to_owned);
+        let edge = req
+            .app_data::<web::Data<Edge>>()
+            .cloned()
+            .expect("a service with authenticated routes puts its Edge in the app data");
+        Box::pin(async move {
+            let token = token.ok_or(EdgeError::MissingToken)?;
+            let verifier = edge
+                .tokens
+                .as_ref()
+                .expect("a service with authenticated routes gives its Edge the token keys");
+            Ok(Caller(verifier.verify(&token).await?))
+        })
     }
-}
-
-fn authenticate(req: &HttpRequest) -> Result<Caller, EdgeError> {
-    let token = bearer(req).ok_or(EdgeError::MissingToken)?;
-    let keys = req
-        .app_data::<web::Data<Edge>>()
-        .and_then(|edge| edge.tokens.as_ref())
-        .expect("a service with authenticated routes gives its Edge the token keys");
-    Ok(Caller(keys.verify(token)?))
 }
 
 /// The token of an `Authorization: Bearer …` header.

@@ -47,6 +47,10 @@ error_codes! {
     InvalidToken = "invalid_token",
     /// 401: the token has expired; sign in again or refresh.
     ExpiredToken = "expired_token",
+    /// 401: the token's session was signed out; sign in again.
+    TokenRevoked = "token_revoked",
+    /// 401: the session has reached its maximum age and cannot be refreshed; sign in again.
+    SessionExpired = "session_expired",
     /// 401: wrong username or password.
     InvalidCredentials = "invalid_credentials",
     /// 403: authenticated, but not allowed to do this.
@@ -101,6 +105,11 @@ error_codes! {
     EmptyArchive = "empty_archive",
     /// 429: the caller has as many submissions waiting for a verdict as one may have.
     TooManySubmissions = "too_many_submissions",
+    /// 429: too many sign-ins, registrations or guest sessions from this address or for this
+    /// account; `Retry-After` says when to try again.
+    RateLimited = "rate_limited",
+    /// 503: too many passwords are being checked at once; `Retry-After` says when to try again.
+    ServerBusy = "server_busy",
     /// 503: the grading queue is full; `Retry-After` says when to try again.
     QueueFull = "queue_full",
     /// 503: a backing service (Postgres, Redis) is unavailable; try again shortly.
@@ -279,6 +288,15 @@ impl EdgeError {
             }
             EdgeError::BadToken(TokenError::Invalid(_)) => {
                 (StatusCode::UNAUTHORIZED, ErrorCode::InvalidToken)
+            }
+            EdgeError::BadToken(TokenError::Revoked) => {
+                (StatusCode::UNAUTHORIZED, ErrorCode::TokenRevoked)
+            }
+            EdgeError::BadToken(TokenError::SessionOver { .. }) => {
+                (StatusCode::UNAUTHORIZED, ErrorCode::SessionExpired)
+            }
+            EdgeError::BadToken(TokenError::Unavailable(_)) => {
+                return Problem::unavailable("Redis")
             }
             EdgeError::BodyTooLarge { .. } | EdgeError::BodyOverLimit { .. } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge)

@@ -34,7 +34,7 @@ pub use storage::{HighWater, StorageGuard, StorageRoom};
 use actix_web::web;
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
-use tokens::TokenKeys;
+use tokens::Verifier;
 
 /// Runs just before `/metrics` renders, to sample gauges that are read, not pushed.
 pub type ScrapeHook = Arc<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>;
@@ -43,8 +43,9 @@ pub type ScrapeHook = Arc<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>;
 pub struct Edge {
     pub metrics: Metrics,
     pub readiness: Readiness,
-    /// The keys [`Caller`] verifies tokens with; a service without users (the grader) has none.
-    pub tokens: Option<TokenKeys>,
+    /// What [`Caller`] verifies tokens with (keys and revoked sessions); a service without
+    /// users (the grader) has none.
+    pub tokens: Option<Verifier>,
     /// Whether Redis has room for new work ([`StorageRoom`]); a service without one never
     /// refuses for it.
     pub storage: Option<Arc<StorageGuard>>,
@@ -63,7 +64,7 @@ impl Edge {
     }
 
     /// Verifies callers' tokens with `tokens`.
-    pub fn with_tokens(mut self, tokens: TokenKeys) -> Self {
+    pub fn with_tokens(mut self, tokens: Verifier) -> Self {
         self.tokens = Some(tokens);
         self
     }

@@ -1,6 +1,7 @@
 //! Why the hub closes a document socket: one place for the codes and reasons clients see.
 
 use actix_ws::{CloseCode, CloseReason};
+use tokens::TokenError;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Close {
@@ -38,6 +39,17 @@ pub enum Close {
     TooManyConnections(usize),
     /// Redis or Postgres failed; reconnect later (1013, try again later).
     Unavailable,
+}
+
+impl From<TokenError> for Close {
+    /// A revoked session's token is an invalid one; Redis unreachable means "come back".
+    fn from(error: TokenError) -> Self {
+        match error {
+            TokenError::Expired | TokenError::SessionOver { .. } => Close::TokenExpired,
+            TokenError::Invalid(_) | TokenError::Revoked => Close::InvalidToken,
+            TokenError::Unavailable(_) => Close::Unavailable,
+        }
+    }
 }
 
 impl Close {

@@ -60,7 +60,7 @@
 //! | 1013 | Redis or Postgres failed (an edit could not be logged, access not checked); reconnect later |
 //! | 4000 | not a y-protocols message, a malformed update, an unknown message type |
 //! | 4001 | no token |
-//! | 4002 | invalid token |
+//! | 4002 | invalid token (or its session signed out) |
 //! | 4003 | token expired (at connect, or the moment it expires while open) |
 //! | 4004 | nothing received for `idle_timeout_ms` (pongs count) |
 //! | 4005 | no access to the project (also when revoked while open) |
@@ -113,7 +113,7 @@ use secrecy::ExposeSecret;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
-use tokens::TokenKeys;
+use tokens::{TokenKeys, Verifier};
 use tokio_util::sync::CancellationToken;
 
 /// How long stopping waits for sockets to finish their close handshake.
@@ -169,7 +169,11 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, H
     let following_events = tokio::spawn(events.clone().follow(shutdown.clone()));
 
     // Only verifies: the lifetime applies to tokens this side never issues.
-    let tokens = TokenKeys::new(&settings.jwt_secret, chrono::Duration::zero());
+    let tokens = Verifier::new(
+        TokenKeys::new(&settings.jwt_secret, chrono::Duration::zero()),
+        redis.clone(),
+        Keys::new(settings.key_prefix.clone()),
+    );
     let edge = web::Data::new(
         Edge::new(
             series,

@@ -20,7 +20,6 @@ use contracts::{EntryId, ProjectChange, UserId};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokens::TokenError;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, MissedTickBehavior};
@@ -114,10 +113,7 @@ impl Socket {
         let claims = state
             .tokens
             .verify(token.as_deref().ok_or(Close::NoToken)?)
-            .map_err(|e| match e {
-                TokenError::Expired => Close::TokenExpired,
-                TokenError::Invalid(_) => Close::InvalidToken,
-            })?;
+            .await?;
         tracing::Span::current().record("user_id", claims.sub.0);
         let access = self.access(claims.sub, target).await?;
         let slot = state

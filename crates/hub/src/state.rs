@@ -10,7 +10,7 @@ use redis::aio::ConnectionManager;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokens::TokenKeys;
+use tokens::Verifier;
 use tokio_util::sync::CancellationToken;
 
 pub struct AppState {
@@ -19,7 +19,7 @@ pub struct AppState {
     pub events: Arc<ProjectEvents>,
     pub db: DbPool,
     pub redis: deadpool_redis::Pool,
-    pub tokens: TokenKeys,
+    pub tokens: Verifier,
     pub metrics: Metrics,
     pub shutdown: CancellationToken,
     pub archive_limits: archive::Limits,

@@ -3,6 +3,7 @@
 
 use actix_ws::{CloseCode, CloseReason};
 use std::time::Duration;
+use tokens::TokenError;
 
 /// The longest close reason WebSocket allows (a control frame holds 125 bytes, 2 are the code).
 const MAX_REASON_BYTES: usize = 123;
@@ -119,6 +120,17 @@ impl Close {
         CloseReason {
             code: CloseCode::from(self.code()),
             description: (!reason.is_empty()).then_some(reason),
+        }
+    }
+}
+
+impl From<TokenError> for Close {
+    /// A revoked session's token is an invalid one; Redis unreachable means "come back".
+    fn from(error: TokenError) -> Self {
+        match error {
+            TokenError::Expired | TokenError::SessionOver { .. } => Close::TokenExpired,
+            TokenError::Invalid(_) | TokenError::Revoked => Close::InvalidToken,
+            TokenError::Unavailable(_) => Close::TryAgainLater,
         }
     }
 }

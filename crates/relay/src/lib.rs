@@ -33,10 +33,10 @@
 //! | 1003 | binary frames are not supported | a binary frame |
 //! | 1007 | text frame is not valid UTF-8 | |
 //! | 1009 | message too big (limit N bytes) | a message over `max_frame_bytes` |
-//! | 1013 | missed events unavailable; reconnect later | Redis failed during a resume |
+//! | 1013 | missed events unavailable; reconnect later | Redis failed during a resume or a token check |
 //! | 4000 | bad message: … | not JSON, unknown `type`, bad field, a second `auth` |
 //! | 4001 | authentication required: … | no `auth` in time, or another message first |
-//! | 4002 | invalid token | bad signature, algorithm or claims, garbage |
+//! | 4002 | invalid token | bad signature, algorithm or claims, garbage, its session signed out |
 //! | 4003 | token expired | at `auth`, or when it expires on an open socket |
 //! | 4004 | no message from the client for … | nothing received for `idle_timeout_ms` |
 //! | 4008 | too slow: the send buffer is full | the socket's queue (`send_buffer_messages` or `send_buffer_bytes`) filled and the socket then took less than a queue's worth within `send_buffer_grace_ms`, or a write stalled for `idle_timeout_ms` |
@@ -84,7 +84,7 @@ use std::any::Any;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
-use tokens::TokenKeys;
+use tokens::{TokenKeys, Verifier};
 use tokio_util::sync::CancellationToken;
 
 /// How long stopping waits for sockets to finish their close handshake.
@@ -127,7 +127,11 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, R
     );
 
     // Only verifies: the lifetime applies to tokens this side never issues.
-    let tokens = TokenKeys::new(&settings.jwt_secret, chrono::Duration::zero());
+    let tokens = Verifier::new(
+        TokenKeys::new(&settings.jwt_secret, chrono::Duration::zero()),
+        streams.pool().clone(),
+        keys.clone(),
+    );
     let reading = health.clone();
     let edge = web::Data::new(Edge::new(
         series,

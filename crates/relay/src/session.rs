@@ -23,7 +23,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokens::{Claims, TokenError};
+use tokens::Claims;
 use tokio::time::{sleep_until, timeout, Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -135,10 +135,7 @@ impl Socket {
                     token,
                     last_event_id,
                 }) => {
-                    let claims = self.state.tokens.verify(&token).map_err(|e| match e {
-                        TokenError::Expired => Close::TokenExpired,
-                        TokenError::Invalid(_) => Close::InvalidToken,
-                    })?;
+                    let claims = self.state.tokens.verify(&token).await?;
                     return Ok((claims, last_event_id));
                 }
                 Inbound::Message(_) => {

@@ -8,7 +8,7 @@ use crate::resume::ScanLimits;
 use contracts::{Keys, Streams};
 use std::sync::Arc;
 use std::time::Duration;
-use tokens::TokenKeys;
+use tokens::Verifier;
 use tokio_util::sync::CancellationToken;
 
 /// Shared state of one relay process.
@@ -16,7 +16,7 @@ pub struct AppState {
     pub fanout: Arc<Fanout>,
     pub streams: Streams,
     pub keys: Keys,
-    pub tokens: TokenKeys,
+    pub tokens: Verifier,
     pub metrics: Metrics,
     pub reader: Arc<ReaderHealth>,
     /// Cancelled when the relay stops: every socket closes with 1001.

@@ -1,8 +1,14 @@
-//! Registration, sign-in (password or guest), token refresh and the caller's account.
+//! Registration, sign-in (password or guest), token refresh, sign-out and the caller's account.
+//!
+//! Each sign-in starts a session; a refresh renews its token within the session's maximum age,
+//! and signing out revokes every token of it ([`tokens::Verifier`]). Sign-ins, registrations
+//! and guest sessions are rate-limited ([`crate::limits`]) before any password is hashed.
 
-use crate::auth::{hash_password, verify_password, Caller};
+use crate::auth::Caller;
 use crate::domain::account::{DisplayName, Password, Username};
 use crate::error::{ApiError, ErrorBody};
+use crate::limits::client::ClientAddr;
+use crate::limits::Action;
 use crate::state::AppState;
 use crate::store;
 use crate::views::{SessionView, UserView};
@@ -98,31 +104,32 @@ impl GuestRequest {
     }
 }
 
-fn session(state: &AppState, user: User) -> Result<SessionView, ApiError> {
-    let role = match user.role.as_str() {
+fn role_of(user: &User) -> Role {
+    match user.role.as_str() {
         "teacher" => Role::Teacher,
         _ => Role::Student,
-    };
+    }
+}
+
+/// Starts a session for `user`.
+fn session(state: &AppState, user: User) -> SessionView {
     let issued = state.tokens.issue(
         contracts::UserId(user.id),
-        role,
+        role_of(&user),
         &user.display_name,
         user.guest,
     );
-    Ok(SessionView {
-        token: issued.token,
-        expires_at: issued.expires_at,
-        user: user.into(),
-    })
+    SessionView::new(issued, user)
 }
 
 /// Creates a student account and signs it in.
 #[utoipa::path(post, path = "/api/auth/register", tag = "accounts",
     request_body = RegisterRequest,
     responses((status = 201, body = SessionView), (status = 409, body = ErrorBody),
-              (status = 422, body = ErrorBody)))]
+              (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn register(
     state: web::Data<AppState>,
+    client: ClientAddr,
     body: web::Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -135,7 +142,11 @@ pub async fn register(
             "accounts are registered as students; an operator makes an account a teacher",
         ));
     }
-    let hash = hash_password(password.into_inner()).await?;
+    state
+        .rate_limits
+        .attempt(Action::Register, client, Some(&username))
+        .await?;
+    let hash = state.passwords.hash(password.into_inner()).await?;
     let mut conn = state.conn().await?;
     let user = store::users::insert(
         &mut conn,
@@ -152,45 +163,61 @@ pub async fn register(
         code: ErrorCode::UsernameTaken,
         message: format!("the username `{}` is taken", username.as_str()),
     })?;
-    Ok(HttpResponse::Created().json(session(&state, user)?))
+    Ok(HttpResponse::Created().json(session(&state, user)))
 }
 
 /// Signs in with a username and password.
 #[utoipa::path(post, path = "/api/auth/login", tag = "accounts",
     request_body = LoginRequest,
-    responses((status = 200, body = SessionView), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = SessionView), (status = 401, body = ErrorBody),
+              (status = 429, body = ErrorBody)))]
 pub async fn login(
     state: web::Data<AppState>,
+    client: ClientAddr,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    // A name no account can have (which includes one PostgreSQL cannot store) signs nobody in.
-    let username =
-        Username::parse(body.username.trim()).map_err(|_| ApiError::InvalidCredentials)?;
-    let mut conn = state.conn().await?;
-    let user = store::users::by_username(&mut conn, username.as_str())
+    // A name no account can have (which includes one PostgreSQL cannot store) signs nobody in,
+    // but still counts against the address.
+    let username = Username::parse(body.username.trim()).ok();
+    state
+        .rate_limits
+        .attempt(Action::Login, client, username.as_ref())
+        .await?;
+    let username = username.ok_or(ApiError::InvalidCredentials)?;
+    // No database connection is held while the password is checked: checks may queue.
+    let user = store::users::by_username(&mut *state.conn().await?, username.as_str())
         .await?
         .ok_or(ApiError::InvalidCredentials)?;
     let hash = user
         .password_hash
         .clone()
         .ok_or(ApiError::InvalidCredentials)?;
-    if !verify_password(body.password, hash).await? {
+    if !state.passwords.verify(body.password, hash).await? {
         return Err(ApiError::InvalidCredentials);
     }
-    Ok(HttpResponse::Ok().json(session(&state, user)?))
+    Ok(HttpResponse::Ok().json(session(&state, user)))
 }
 
 /// Creates a guest account (a student without a password) and signs it in.
 #[utoipa::path(post, path = "/api/auth/guest", tag = "accounts",
     request_body(content = Option<GuestRequest>),
-    responses((status = 201, body = SessionView), (status = 422, body = ErrorBody)))]
-pub async fn guest(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    responses((status = 201, body = SessionView), (status = 422, body = ErrorBody),
+              (status = 429, body = ErrorBody)))]
+pub async fn guest(
+    state: web::Data<AppState>,
+    client: ClientAddr,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let body = GuestRequest::from_body(&body)?;
     let suffix = Alphanumeric
         .sample_string(&mut rand::rng(), 10)
         .to_lowercase();
     let display_name = DisplayName::parse(body.display_name.as_deref().unwrap_or("Guest"))?;
+    state
+        .rate_limits
+        .attempt(Action::Guest, client, None)
+        .await?;
     let username = format!("guest-{suffix}");
     let mut conn = state.conn().await?;
     let user = store::users::insert(
@@ -205,10 +232,11 @@ pub async fn guest(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpR
     )
     .await?
     .ok_or_else(|| ApiError::Internal("guest name collision".into()))?;
-    Ok(HttpResponse::Created().json(session(&state, user)?))
+    Ok(HttpResponse::Created().json(session(&state, user)))
 }
 
-/// Exchanges a valid token for a fresh one.
+/// Exchanges a valid token for a fresh one of the same session, with the account's current
+/// role and name; it expires no later than the session (`session_expired` once it is over).
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "accounts",
     security(("bearer" = [])),
     responses((status = 200, body = SessionView), (status = 401, body = ErrorBody)))]
@@ -217,7 +245,19 @@ pub async fn refresh(state: web::Data<AppState>, caller: Caller) -> Result<HttpR
     let user = store::users::by_id(&mut conn, caller.id().0)
         .await?
         .ok_or(ApiError::InvalidCredentials)?;
-    Ok(HttpResponse::Ok().json(session(&state, user)?))
+    let issued = state
+        .tokens
+        .renew(&caller.0, role_of(&user), &user.display_name)?;
+    Ok(HttpResponse::Ok().json(SessionView::new(issued, user)))
+}
+
+/// Signs out: every token of the caller's session is refused from now on, by every service.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "accounts",
+    security(("bearer" = [])),
+    responses((status = 204, description = "signed out"), (status = 401, body = ErrorBody)))]
+pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    state.sessions.revoke(&caller.0).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// The caller's account.

@@ -5,10 +5,13 @@ use crate::domain::assignment::Bounds;
 use crate::domain::code::Code;
 use crate::routes::{accounts, assignments, courses, submissions, teachers};
 use crate::state::AppState;
+use crate::ui;
+use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use contracts::RuntimeCatalog;
 use http_edge::openapi::{BearerAuth, CommonErrors};
 use serde_json::Value;
+use std::sync::LazyLock;
 use utoipa::openapi::schema::{Schema, SchemaType, Type};
 use utoipa::openapi::RefOr;
 use utoipa::OpenApi;
@@ -17,7 +20,8 @@ use utoipa::OpenApi;
 #[openapi(
     info(title = "Code platform api", description = "Accounts, courses, assignments and graded submissions."),
     paths(
-        accounts::register, accounts::login, accounts::guest, accounts::refresh, accounts::me,
+        accounts::register, accounts::login, accounts::guest, accounts::refresh, accounts::logout,
+        accounts::me,
         courses::list, courses::create, courses::update, courses::enrol, courses::assignments,
         courses::create_assignment,
         teachers::list, teachers::invite, teachers::accept, teachers::remove,
@@ -79,11 +83,17 @@ pub async fn openapi(state: web::Data<AppState>) -> HttpResponse {
     ))
 }
 
+const PAGE: &str = include_str!("docs.html");
+
+/// The page's own Content-Security-Policy: its inline script and style by their hashes.
+static PAGE_POLICY: LazyLock<String> = LazyLock::new(|| ui::policy(PAGE, &["'self'".into()]));
+
 /// `GET /api/docs`: a readable list of the operations, rendered from the document.
 pub async fn page() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(include_str!("docs.html"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_POLICY.as_str()))
+        .body(PAGE)
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/auth/login").post(accounts::login))
             .service(web::resource("/auth/guest").post(accounts::guest))
             .service(web::resource("/auth/refresh").post(accounts::refresh))
+            .service(web::resource("/auth/logout").post(accounts::logout))
             .service(web::resource("/me").get(accounts::me))
             .service(
                 web::resource("/courses")

@@ -111,17 +111,21 @@ impl TestApp {
             .await
     }
 
+    /// Signs in as a fresh guest; returns the session (`token`, `expires_at`, `user`).
+    pub async fn guest_session(&self) -> Value {
+        self.expect(
+            Method::POST,
+            "/api/auth/guest",
+            None,
+            None,
+            StatusCode::CREATED,
+        )
+        .await
+    }
+
     /// Signs in as a fresh guest; returns (token, user id).
     pub async fn guest(&self) -> (String, i64) {
-        let session = self
-            .expect(
-                Method::POST,
-                "/api/auth/guest",
-                None,
-                None,
-                StatusCode::CREATED,
-            )
-            .await;
+        let session = self.guest_session().await;
         (
             session["token"].as_str().unwrap().to_owned(),
             session["user"]["id"].as_i64().unwrap(),

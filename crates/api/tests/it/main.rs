@@ -9,10 +9,13 @@
 //! - [`dispatch`]: jobs go to the graders a few per user at a time, and survive outages;
 //! - [`openapi_fuzz`]: Schemathesis fuzzes the api from its own OpenAPI document;
 //! - [`storage`]: a nearly full Redis makes the api refuse new work, then take it again;
-//! - [`browser`]: the web UI in headless Chromium against the whole stack.
+//! - [`browser`]: the web UI in headless Chromium against the whole stack;
+//! - [`abuse`]: rate limits on sign-ins, registrations and guests, and bounded password hashing;
+//! - [`sessions`]: a session's maximum age, and signing out revoking its tokens everywhere.
 //!
 //! [`app`] starts the api and holds the HTTP client helpers the first three share.
 
+mod abuse;
 mod app;
 mod bad_requests;
 mod browser;
@@ -20,4 +23,5 @@ mod dispatch;
 mod flows;
 mod openapi_fuzz;
 mod roles;
+mod sessions;
 mod storage;

@@ -5,7 +5,8 @@
 //! installed by `deploy/web/browser.sh`) is driven over WebDriver with plain HTTP calls.
 //!
 //! Screenshots of every step are kept under `target/screenshots/` (`browser-*.png` for the
-//! exercise scenario, `accounts-*.png` for signing in and out).
+//! exercise scenario, `accounts-*.png` for signing in and out). [`page_security`] checks the
+//! page's headers and Content-Security-Policy on a page with inline scripts.
 
 use anyhow::{bail, Context as _, Result};
 use base64::Engine as _;
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 use testkit::env::repo_root;
 use testkit::Stack;
 
+mod page_security;
 mod webdriver;
 
 use webdriver::Browser;
@@ -329,7 +331,9 @@ async fn accounts(stack: &Stack, browser: &Browser) -> Result<()> {
         .await?;
     browser.screenshot("02-registered").await?;
 
-    // Signing out and in again; a wrong password is said so.
+    // Signing out and in again; a wrong password is said so. Signing out revoked the token:
+    // a copy of it is refused.
+    let token = page_token(browser).await?;
     browser.click("#signout").await?;
     browser
         .wait_for(
@@ -340,6 +344,18 @@ async fn accounts(stack: &Stack, browser: &Browser) -> Result<()> {
                  && localStorage.getItem('cp.session') === null",
         )
         .await?;
+    let me = browser
+        .http
+        .get(stack.api.url("/api/me"))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    let refusal: Value = me.json().await?;
+    check(
+        refusal["error"]["code"] == "token_revoked",
+        "the signed-out token to be revoked",
+        &refusal,
+    )?;
     browser.type_into("#login-username", "ada").await?;
     browser
         .type_into("#login-password", "wrong password")
@@ -404,9 +420,9 @@ async fn accounts(stack: &Stack, browser: &Browser) -> Result<()> {
     Ok(())
 }
 
-/// Asks the api, with the page's own token, until `submission` has its verdict.
-async fn wait_until_graded(stack: &Stack, browser: &Browser, submission: i64) -> Result<()> {
-    let token = browser
+/// The token of the page's session.
+async fn page_token(browser: &Browser) -> Result<String> {
+    Ok(browser
         .execute(
             "return JSON.parse(localStorage.getItem('cp.session')).token",
             vec![],
@@ -414,7 +430,12 @@ async fn wait_until_graded(stack: &Stack, browser: &Browser, submission: i64) ->
         .await?
         .as_str()
         .context("the page's token")?
-        .to_owned();
+        .to_owned())
+}
+
+/// Asks the api, with the page's own token, until `submission` has its verdict.
+async fn wait_until_graded(stack: &Stack, browser: &Browser, submission: i64) -> Result<()> {
+    let token = page_token(browser).await?;
     let url = stack.api.url(&format!("/api/submissions/{submission}"));
     let (http, url, token) = (&browser.http, &url, &token);
     until("the verdict to be recorded", VERDICT, move || async move {
