@@ -3,11 +3,13 @@
 //! ([`database`]) and a scratch key prefix ([`keys`]) per test, the services started
 //! in-process on port 0 with named setting overrides ([`spawn`]), readiness and metric helpers
 //! ([`probe`]), the sandbox image ([`sandbox`]), a Redis server of a test's own for tests that
-//! flush or stop it ([`RedisServer`]) and the whole platform at once ([`Stack`]).
+//! flush or stop it ([`RedisServer`]), the whole platform at once ([`Stack`]) and one origin in
+//! front of the api and the hub for the web page ([`Edge`]).
 //!
 //! A dev-dependency only (and a dependency of the benchmarks): nothing here ships.
 
 pub mod database;
+pub mod edge;
 pub mod env;
 pub mod keys;
 pub mod probe;
@@ -19,6 +21,7 @@ pub mod spawn;
 pub mod stack;
 
 pub use database::ScratchDatabase;
+pub use edge::Edge;
 pub use keys::ScratchPrefix;
 pub use redis_server::RedisServer;
 pub use scratch::Scratch;
