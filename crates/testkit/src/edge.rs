@@ -61,13 +61,14 @@ impl Edge {
         let mut cuts = self.cuts.lock().expect("the edge's lock");
         cuts.refused
             .push((pattern.to_owned(), Instant::now() + refuse_for));
+        cuts.sockets.retain(|(_, task)| !task.is_finished());
         let before = cuts.sockets.len();
         cuts.sockets.retain(|(head, task)| {
             let hit = head.contains(pattern);
             if hit {
                 task.abort();
             }
-            !hit && !task.is_finished()
+            !hit
         });
         before - cuts.sockets.len()
     }

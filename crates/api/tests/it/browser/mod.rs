@@ -5,7 +5,8 @@
 //! installed by `deploy/web/browser.sh`) is driven over WebDriver with plain HTTP calls.
 //!
 //! Screenshots of every step are kept under `target/screenshots/` (`browser-*.png` for the
-//! exercise scenario, `accounts-*.png` for signing in and out).
+//! exercise scenario, `accounts-*.png` for signing in and out, `ide-*.png` for the projects
+//! IDE, see [`ide`]). [`modules`] runs the IDE's pure modules under Node's test runner.
 
 use anyhow::{bail, Context as _, Result};
 use base64::Engine as _;
@@ -18,6 +19,8 @@ use std::time::{Duration, Instant};
 use testkit::env::repo_root;
 use testkit::Stack;
 
+mod ide;
+mod modules;
 mod webdriver;
 
 use webdriver::Browser;
