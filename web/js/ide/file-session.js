@@ -58,6 +58,7 @@ export function openFile({ projectId, file, host, user, token, readOnly, listene
     token,
     doc,
     awareness,
+    readOnly,
     onState: (state, detail) => listener.state(state, detail),
     onPending: (count) => listener.pending(count),
     onDenied: (reason) => listener.denied(reason),
@@ -83,6 +84,7 @@ export function openFile({ projectId, file, host, user, token, readOnly, listene
       cm.setOption("mode", modeFor(path));
     },
     setReadOnly(value) {
+      provider.readOnly = value;
       cm.setOption("readOnly", value);
       cm.getWrapperElement().dataset.readonly = String(value);
     },

@@ -34,8 +34,11 @@ const STABLE_AFTER_MS = 5_000;
  * `no-access`, `gone`, `fatal`).
  */
 export class HubProvider {
-  constructor({ url, token, doc, awareness, onState, onSynced, onPending, onDenied, onEnd }) {
+  constructor({ url, token, doc, awareness, readOnly = false, onState, onSynced, onPending, onDenied, onEnd }) {
     this.url = url;
+    // A reader sends no document data at all (the hub would answer each with "permission
+    // denied"): only its state vector and its awareness.
+    this.readOnly = readOnly;
     this.token = token;
     this.doc = doc;
     this.awareness = awareness;
@@ -55,6 +58,7 @@ export class HubProvider {
 
     this.onDocUpdate = (update, origin) => {
       if (origin === this) return;
+      if (this.readOnly) return;
       this.acks.edited();
       this.pendingChanged();
       if (this.greeted) {
@@ -161,7 +165,7 @@ export class HubProvider {
       case MESSAGE_SYNC: {
         encoding.writeVarUint(encoder, MESSAGE_SYNC);
         const kind = syncProtocol.readSyncMessage(decoder, encoder, this.doc, this);
-        if (encoding.length(encoder) > 1) this.send(encoding.toUint8Array(encoder));
+        if (encoding.length(encoder) > 1 && !this.readOnly) this.send(encoding.toUint8Array(encoder));
         if (kind === syncProtocol.messageYjsSyncStep1) {
           // We just sent the hub what it lacks (our edits from while we were away): a probe
           // now covers them.

@@ -55,33 +55,42 @@ export class TreeView {
     return [...this.list.children].find((li) => li.dataset.path === path) ?? null;
   }
 
+  /** Redraws the rows, reusing the element of each path still shown (focus and clicks stay). */
   draw() {
     const hadFocus = this.list.contains(document.activeElement);
     const rows = visibleRows(buildTree(this.entries), this.expanded);
     const focusPath = this.selectedPath ?? rows[0]?.node.path;
-    replace(
-      this.list,
-      rows.length === 0 ? h("li", { class: "tree-empty", role: "none" }, "No files yet.") : null,
-      rows.map(({ node, depth }) =>
-        h(
-          "li",
-          {
-            role: "treeitem",
-            class: `tree-row${node.directory ? " tree-dir" : " tree-file"}`,
-            "aria-level": depth,
-            "aria-expanded": node.directory ? String(this.expanded.has(node.path)) : null,
-            "aria-selected": String(node.path === this.selectedPath),
-            tabindex: node.path === focusPath ? "0" : "-1",
-            dataset: { path: node.path, fileId: String(node.id) },
-            style: `padding-left: ${(depth - 1) * 1.1 + 0.5}rem`,
-            onclick: () => this.activate(node),
-          },
-          h("span", { class: "tree-icon", "aria-hidden": "true" }, node.directory ? (this.expanded.has(node.path) ? "▾" : "▸") : "·"),
-          h("span", { class: "tree-name" }, node.name),
-        ),
-      ),
-    );
+    const existing = new Map([...this.list.querySelectorAll("[role=treeitem]")].map((li) => [li.dataset.path, li]));
+    const items = rows.map(({ node, depth }) => {
+      const li = existing.get(node.path) ?? this.row(node);
+      const open = this.expanded.has(node.path);
+      li.dataset.fileId = String(node.id);
+      li.setAttribute("aria-level", String(depth));
+      if (node.directory) li.setAttribute("aria-expanded", String(open));
+      li.setAttribute("aria-selected", String(node.path === this.selectedPath));
+      li.tabIndex = node.path === focusPath ? 0 : -1;
+      li.style.paddingLeft = `${(depth - 1) * 1.1 + 0.5}rem`;
+      li.querySelector(".tree-icon").textContent = node.directory ? (open ? "▾" : "▸") : "·";
+      li.node = node;
+      return li;
+    });
+    replace(this.list, items.length ? items : h("li", { class: "tree-empty", role: "none" }, "No files yet."));
     if (hadFocus) this.rowOf(focusPath)?.focus();
+  }
+
+  row(node) {
+    const li = h(
+      "li",
+      {
+        role: "treeitem",
+        class: `tree-row${node.directory ? " tree-dir" : " tree-file"}`,
+        dataset: { path: node.path },
+      },
+      h("span", { class: "tree-icon", "aria-hidden": "true" }),
+      h("span", { class: "tree-name" }, node.name),
+    );
+    li.addEventListener("click", () => this.activate(li.node));
+    return li;
   }
 
   activate(node) {

@@ -387,8 +387,15 @@ async fn classroom(stack: &Stack, edge: &Edge, t: &Browser, s: &Browser) -> Resu
     )
     .await?;
     t.screenshot("teacher-watch").await?;
+    // A reader's session stays as it is (it sends nothing the hub would refuse).
+    t.execute(
+        &format!("window.__ide.tabs.get({main_file}).session.marked = true"),
+        vec![],
+    )
+    .await?;
 
-    // Typing in the read-only editor changes nothing, here or on the server.
+    // Typing in the read-only editor changes nothing, here or on the server. (Chromium may
+    // refuse to type into it at all: that is the same outcome.)
     let before = t
         .execute(
             &format!("return window.__ide.tabs.get({main_file}).session.text.toString()"),
@@ -396,8 +403,8 @@ async fn classroom(stack: &Stack, edge: &Edge, t: &Browser, s: &Browser) -> Resu
         )
         .await?;
     let editor = t.find(".CodeMirror-code").await?;
-    t.click_element(&editor).await?;
-    t.send_keys(&editor, "TEACHER").await?;
+    let _ = t.click_element(&editor).await;
+    let _ = t.send_keys(&editor, "TEACHER").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = t
         .execute(
