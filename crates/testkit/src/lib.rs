@@ -4,10 +4,12 @@
 //! in-process on port 0 with named setting overrides ([`spawn`]), readiness and metric helpers
 //! ([`probe`]), the sandbox image ([`sandbox`]), a Redis server of a test's own for tests that
 //! flush or stop it ([`RedisServer`]), the whole platform at once ([`Stack`]) and one origin in
-//! front of the api and the hub for the web page ([`Edge`]).
+//! front of the api and the hub for the web page ([`Edge`]), and headless Chromium over
+//! WebDriver ([`Browser`]).
 //!
 //! A dev-dependency only (and a dependency of the benchmarks): nothing here ships.
 
+pub mod browser;
 pub mod database;
 pub mod edge;
 pub mod env;
@@ -20,6 +22,7 @@ pub mod scratch;
 pub mod spawn;
 pub mod stack;
 
+pub use browser::Browser;
 pub use database::ScratchDatabase;
 pub use edge::Edge;
 pub use keys::ScratchPrefix;

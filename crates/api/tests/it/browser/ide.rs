@@ -403,8 +403,8 @@ async fn classroom(stack: &Stack, edge: &Edge, t: &Browser, s: &Browser) -> Resu
         )
         .await?;
     let editor = t.find(".CodeMirror-code").await?;
-    let _ = t.click_element(&editor).await;
-    let _ = t.send_keys(&editor, "TEACHER").await;
+    let _ = editor.click().await;
+    let _ = editor.send_keys("TEACHER").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = t
         .execute(
@@ -586,14 +586,7 @@ async fn register(
     username: &str,
     name: &str,
 ) -> Result<Person> {
-    let session: Value = http
-        .post(format!("{base}/api/auth/register"))
-        .json(&json!({"username": username, "password": "a long password", "display_name": name}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let session = testkit::browser::register(http, base, username, name).await?;
     Ok(Person {
         token: session["token"].as_str().context("a token")?.to_owned(),
         id: session["user"]["id"].as_i64().context("a user id")?,
@@ -623,18 +616,9 @@ async fn make_teacher(stack: &Stack, person: &Person, course: i64) -> Result<()>
     Ok(())
 }
 
-/// Puts `person`'s session where the page keeps it and opens `hash`.
+/// Signs `person` in to the page and opens `hash`.
 async fn sign_in(browser: &Browser, base: &str, person: &Person, hash: &str) -> Result<()> {
-    browser.goto(&format!("{base}/")).await?;
-    browser
-        .execute(
-            "localStorage.setItem('cp.session', arguments[0])",
-            vec![json!(person.session.to_string())],
-        )
-        .await?;
-    browser.goto(&format!("{base}/{hash}")).await?;
-    browser.refresh().await?;
-    Ok(())
+    browser.sign_in(base, &person.session, hash).await
 }
 
 /// Waits for the project page's active tab to be `name`, live; returns (project, file).
@@ -663,7 +647,7 @@ async fn type_keys(browser: &Browser, bursts: Vec<String>) -> Result<()> {
         .find(".editor-panel:not([hidden]) .CodeMirror-code")
         .await?;
     for burst in bursts {
-        browser.send_keys(&editor, &burst).await?;
+        editor.send_keys(&burst).await?;
     }
     Ok(())
 }
