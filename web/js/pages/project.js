@@ -394,7 +394,13 @@ class ProjectPage {
     if (kind === "gone") {
       this.refresh();
     } else if (kind === "no-access") {
-      this.refresh().then(() => this.closed || this.close("Your access to this project was removed."));
+      // Access taken away entirely (refresh closes the project on its 403) or lowered to
+      // read: then the file opens again, read-only.
+      this.refresh().then(() => {
+        if (this.closed) return;
+        if (this.readOnly) this.reopen(id);
+        else this.close("Your access to this project was removed.");
+      });
     } else if (kind === "auth") {
       api
         .refresh()

@@ -10,7 +10,20 @@ import { ownerName } from "./project.js";
 const ACCESS_LABELS = { read: "can read", write: "can edit" };
 
 export async function renderList(main, _params, ctx) {
-  const [listing, courses] = await Promise.all([api.hub.projects(), api.courses()]);
+  let listing;
+  let courses;
+  try {
+    [listing, courses] = await Promise.all([api.hub.projects(), api.courses()]);
+  } catch (e) {
+    // The api answers for a path it does not know: this site serves no hub under /hub.
+    if (e.status !== 404) throw e;
+    replace(
+      main,
+      h("h1", { tabindex: "-1" }, "Projects"),
+      h("p", { class: "alert", role: "alert" }, "Projects are not available on this site: it serves no hub under /hub."),
+    );
+    return;
+  }
   if (!ctx.active()) return;
   const me = session.get().user;
   const title = (courseId) => courses.find((c) => c.id === courseId)?.title ?? `Course ${courseId}`;

@@ -16,6 +16,8 @@ const KEYSTROKES: usize = 300;
 const BURST: usize = 6;
 
 const ENTER: &str = "\u{E007}";
+/// Whether leaving the page now would ask first (the page's `beforeunload` handler).
+const LEAVING: &str = "(() => { const e = new Event('beforeunload', {cancelable: true}); window.dispatchEvent(e); return e.defaultPrevented; })()";
 /// What the two-people screenshots show.
 const PROGRAM: &str = "def greet(name):\n    \"\"\"Say hello.\"\"\"\n    message = f\"Hello, {name}!\"\n    return message\n\n\nfor person in [\"Ada\", \"Bob\"]:\n    print(greet(person))\n";
 const BACKSPACE: &str = "\u{E003}";
@@ -175,10 +177,11 @@ async fn collaboration(edge: &Edge, a: &Browser, b: &Browser) -> Result<()> {
     typed_a?;
     typed_b?;
     let offline = b
-        .execute(&format!("const s = window.__ide.tabs.get({file}).session; return {{state: s.state, pending: s.pending, shown: document.getElementById('file-pending').textContent}}"), vec![])
+        .execute(&format!("const s = window.__ide.tabs.get({file}).session; return {{state: s.state, pending: s.pending, shown: document.getElementById('file-pending').textContent, warns: {LEAVING}}}"), vec![])
         .await?;
     check(
         offline["state"] != "live"
+            && offline["warns"] == true
             && offline["pending"].as_i64() > Some(0)
             && offline["shown"]
                 .as_str()
@@ -194,6 +197,12 @@ async fn collaboration(edge: &Edge, a: &Browser, b: &Browser) -> Result<()> {
         "Bob's offline edits arrived",
         &json!(text),
     )?;
+    let warns = b.execute(&format!("return {LEAVING}"), vec![]).await?;
+    check(
+        warns == false,
+        "leaving warns no more once everything is saved",
+        &warns,
+    )?;
     node.wait_text(&text)?;
     stored_text(&http, &base, &ada, project, file, &text).await?;
     node.quit();
@@ -201,7 +210,9 @@ async fn collaboration(edge: &Edge, a: &Browser, b: &Browser) -> Result<()> {
     // A rename in Ada's tree reaches Bob's tree and tab.
     a.click(&format!("#file-tree [data-file-id='{file}']"))
         .await?;
-    a.click("#rename-entry").await?;
+    // By keyboard: F2 on the focused row.
+    a.type_into(&format!("#file-tree [data-file-id='{file}']"), "\u{E032}")
+        .await?;
     a.execute("document.getElementById('rename-path').value = ''", vec![])
         .await?;
     a.type_into("#rename-path", "src/app.py").await?;
@@ -237,7 +248,9 @@ async fn collaboration(edge: &Edge, a: &Browser, b: &Browser) -> Result<()> {
     a.click(&format!("#file-tree [data-file-id='{notes}']"))
         .await?;
     a.screenshot("tree").await?;
-    a.click("#delete-entry").await?;
+    // By keyboard: Delete on the focused row.
+    a.type_into(&format!("#file-tree [data-file-id='{notes}']"), "\u{E017}")
+        .await?;
     a.wait_for(
         "the confirmation",
         STEP,
@@ -500,6 +513,11 @@ async fn revocation(edge: &Edge, a: &Browser, b: &Browser) -> Result<()> {
     // The owner lowers Max to read in the share dialog; Max goes on typing.
     a.click("#share").await?;
     a.type_into("#share-user", &member.id.to_string()).await?;
+    a.execute(
+        "document.getElementById('share-access').value = 'write'",
+        vec![],
+    )
+    .await?;
     a.click("#share-dialog-submit").await?;
     a.wait_for(
         "Max listed",
