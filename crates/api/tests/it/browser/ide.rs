@@ -439,6 +439,42 @@ async fn classroom(stack: &Stack, edge: &Edge, t: &Browser, s: &Browser) -> Resu
         &student_text,
     )?;
 
+    // The student downloads the project: a zip with the template's files and what they typed
+    // (entries are stored uncompressed, so names and text are in its bytes).
+    s.execute(
+        "window.__zip = null; const make = URL.createObjectURL;
+         URL.createObjectURL = (blob) => { window.__zip = blob; return make(blob); };",
+        vec![],
+    )
+    .await?;
+    s.click("#download").await?;
+    s.wait_for("the zip", STEP, "return !!window.__zip").await?;
+    let zip = s
+        .execute(
+            "return window.__zip.arrayBuffer().then((b) => {
+                 const bytes = new Uint8Array(b);
+                 return {magic: String.fromCharCode(bytes[0], bytes[1]), text: new TextDecoder().decode(bytes)};
+             })",
+            vec![],
+        )
+        .await?;
+    let bytes = zip["text"].as_str().unwrap_or_default();
+    check(
+        zip["magic"] == "PK"
+            && [
+                "lib/",
+                "lib/util.py",
+                "main.py",
+                "README.md",
+                "# watched by the teacher",
+                "def greet(name):",
+            ]
+            .iter()
+            .all(|piece| bytes.contains(piece)),
+        "the zip holds the project as the editor has it",
+        &zip["magic"],
+    )?;
+
     for browser in [t, s] {
         let errors = browser.script_errors().await?;
         if !errors.is_empty() {
