@@ -162,7 +162,7 @@ class ProjectPage {
     const panel = h("div", { role: "tabpanel", class: "editor-panel", id: `panel-${file.id}`, "aria-labelledby": `tab-${file.id}` });
     const tab = h(
       "div",
-      { class: "tab", dataset: { fileId: String(file.id) } },
+      { class: "tab", role: "presentation", dataset: { fileId: String(file.id) } },
       h(
         "button",
         {
@@ -300,6 +300,10 @@ class ProjectPage {
   showPresence() {
     const entry = this.tabs.get(this.active);
     const people = entry ? entry.peers : [];
+    // Carets move all the time; the live region changes only when people come or go.
+    const who = `${this.active}:${people.map((p) => `${p.clientId}/${p.name}`).join(",")}`;
+    if (who === this.shownPresence) return;
+    this.shownPresence = who;
     replace(
       this.presence,
       people.map((p) =>
