@@ -46,7 +46,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         &watching,
         &base,
         [&writer, &reader],
-        file,
+        (project, file),
         &options,
     )
     .await;
@@ -152,27 +152,14 @@ async fn browsers(
     watching: &Browser,
     base: &str,
     [writer, reader]: [&Value; 2],
-    file: i64,
+    (project, file): (i64, i64),
     options: &Options,
 ) -> anyhow::Result<(Vec<Duration>, Duration)> {
     let live = format!("const t = window.__ide && window.__ide.tabs.get({file}); return !!t && t.session.state === 'live'");
     for (browser, person) in [(typing, writer), (watching, reader)] {
-        let project = "#/projects/".to_owned();
-        browser.sign_in(base, person, &project).await?;
-    }
-    // The project page of the only project each can see: the writer's own, the reader's shared.
-    for browser in [typing, watching] {
-        let link = browser
-            .wait_for("the project link", STEP, "const a = document.querySelector('#shared-projects a, #own-projects button'); return a && (a.getAttribute('href') || a.dataset.courseId)")
+        browser
+            .sign_in(base, person, &format!("#/projects/{project}"))
             .await?;
-        let hash = link
-            .as_str()
-            .filter(|h| h.starts_with('#'))
-            .map(str::to_owned);
-        match hash {
-            Some(hash) => browser.goto(&format!("{base}/{hash}")).await?,
-            None => browser.click("#own-projects button").await?,
-        }
         browser.wait_for("the file, live", STEP, &live).await?;
     }
     watching

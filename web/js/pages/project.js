@@ -41,7 +41,10 @@ class ProjectPage {
     this.closed = false;
     this.build();
     this.tree.update(this.files);
-    this.poll = setInterval(() => this.refresh(), POLL_MS);
+    // A hidden tab does not ask; it catches up as soon as it is shown again.
+    this.poll = setInterval(() => document.visibilityState === "visible" && this.refresh(), POLL_MS);
+    this.onVisible = () => document.visibilityState === "visible" && this.refresh();
+    document.addEventListener("visibilitychange", this.onVisible);
     this.onBeforeUnload = (event) => {
       if (this.unsaved() > 0) {
         event.preventDefault();
@@ -67,6 +70,7 @@ class ProjectPage {
     this.closed = true;
     clearInterval(this.poll);
     window.removeEventListener("beforeunload", this.onBeforeUnload);
+    document.removeEventListener("visibilitychange", this.onVisible);
     for (const id of [...this.tabs.keys()]) this.closeTab(id);
     if (window.__ide === this) window.__ide = null;
   }
