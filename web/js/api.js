@@ -1,5 +1,5 @@
-// The api over HTTP: every call the UI makes, with the bearer token, a timeout, and the api's
-// errors (`{"error": {"code", "message", "field"}}`) turned into `ApiError`s whose message a
+// The api and the hub over HTTP: every call the UI makes, with the bearer token, a timeout,
+// and the services' errors (`{"error": {"code", "message", "field"}}`) turned into `ApiError`s whose message a
 // person can read. A 401 on an authenticated call ends the session (see `onUnauthorized`).
 
 import * as session from "./session.js";
@@ -23,9 +23,10 @@ export function onUnauthorized(handler) {
   unauthorized = handler;
 }
 
-async function call(method, path, { body, auth = true } = {}) {
+async function call(method, path, { body, bytes, auth = true } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (bytes !== undefined) headers["Content-Type"] = "application/octet-stream";
   if (auth) {
     const token = session.token();
     if (!token) {
@@ -42,7 +43,7 @@ async function call(method, path, { body, auth = true } = {}) {
     response = await fetch(path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: bytes ?? (body === undefined ? undefined : JSON.stringify(body)),
       signal: controller.signal,
       cache: "no-store",
     });
@@ -124,3 +125,20 @@ export const submissions = (assignmentId) => get(`/api/assignments/${assignmentI
 export const submit = (assignmentId, code) =>
   call("POST", `/api/assignments/${assignmentId}/submissions`, { body: { code } });
 export const deleteSubmission = (id) => call("DELETE", `/api/submissions/${id}`);
+
+// The hub: templates, projects, files and members (same origin, under /hub).
+export const hub = {
+  template: (courseId) => get(`/hub/courses/${courseId}/template`),
+  uploadTemplate: (courseId, file) => call("PUT", `/hub/courses/${courseId}/template`, { bytes: file }),
+  openProject: (courseId) => call("POST", `/hub/courses/${courseId}/project`),
+  projects: () => get("/hub/projects"),
+  project: (projectId) => get(`/hub/projects/${projectId}`),
+  createFile: (projectId, path, directory) =>
+    call("POST", `/hub/projects/${projectId}/files`, { body: { path, directory } }),
+  readFile: (projectId, fileId) => get(`/hub/projects/${projectId}/files/${fileId}`),
+  moveFile: (projectId, fileId, path) => call("PATCH", `/hub/projects/${projectId}/files/${fileId}`, { body: { path } }),
+  deleteFile: (projectId, fileId) => call("DELETE", `/hub/projects/${projectId}/files/${fileId}`),
+  grant: (projectId, userId, access) =>
+    call("PUT", `/hub/projects/${projectId}/members/${userId}`, { body: { access } }),
+  revoke: (projectId, userId) => call("DELETE", `/hub/projects/${projectId}/members/${userId}`),
+};

@@ -41,6 +41,17 @@ const routes = [
   { pattern: /^\/signin$/, render: (el, p, ctx) => signin.render(el, { next: p.query.get("next") }, ctx), public: true },
   { pattern: /^\/courses$/, render: courses.renderList },
   { pattern: /^\/courses\/(\d+)$/, render: (el, p, ctx) => courses.renderCourse(el, { courseId: Number(p.match[1]) }, ctx) },
+  // The IDE's pages load Yjs: imported on first use, so the rest works without it.
+  { pattern: /^\/projects$/, render: async (el, p, ctx) => (await import("./pages/projects.js")).renderList(el, p, ctx) },
+  {
+    pattern: /^\/projects\/(\d+)$/,
+    render: async (el, p, ctx) => (await import("./pages/project.js")).render(el, { projectId: Number(p.match[1]) }, ctx),
+  },
+  {
+    pattern: /^\/courses\/(\d+)\/projects$/,
+    render: async (el, p, ctx) =>
+      (await import("./pages/course-projects.js")).render(el, { courseId: Number(p.match[1]) }, ctx),
+  },
   {
     pattern: /^\/courses\/(\d+)\/assignments\/(\d+)$/,
     render: (el, p, ctx) =>

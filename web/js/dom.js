@@ -10,6 +10,9 @@ export function h(tag, attrs = {}, ...children) {
       el.addEventListener(key.slice(2), value);
     } else if (key === "class") {
       el.className = value;
+    } else if (key === "style") {
+      // Through the CSSOM: a Content-Security-Policy without 'unsafe-inline' styles allows it.
+      el.style.cssText = value;
     } else if (key === "dataset") {
       Object.assign(el.dataset, value);
     } else if (value === true) {

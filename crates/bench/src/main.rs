@@ -10,9 +10,14 @@
 //! has R rooms of E editors each type into a shared Yjs document every I ms for S seconds
 //! through Debian's reference y-websocket server, and reports edit-to-peer latency, updates and
 //! deliveries per second, losses, convergence, server memory per document and CPU.
+//!
+//! `cargo run --release -p bench -- ide [--keystrokes N] [--gap-ms G]` types N keystrokes in
+//! one headless Chromium into a file another Chromium has open in the web IDE, and reports
+//! keystroke-to-rendered latency next to two bare Yjs clients through the hub, with the ratio.
 
 mod grading;
 mod hub;
+mod ide;
 mod stats;
 
 use anyhow::{bail, Context};
@@ -49,9 +54,17 @@ async fn main() -> anyhow::Result<()> {
             };
             hub::run(options).await
         }
+        Some("ide") => {
+            let options = ide::Options {
+                keystrokes: flag(&args, "--keystrokes", 500)?,
+                gap_ms: flag(&args, "--gap-ms", 30)? as u64,
+            };
+            ide::run(options).await
+        }
         _ => bail!(
             "usage: bench grading [--submissions N] [--concurrency C] [--list-seconds S]\n       \
-             bench hub [--rooms R] [--editors E] [--seconds S] [--interval-ms I]"
+             bench hub [--rooms R] [--editors E] [--seconds S] [--interval-ms I]\n       \
+             bench ide [--keystrokes N] [--gap-ms G]"
         ),
     }
 }

@@ -4,12 +4,15 @@
 //! in-process on port 0 with named setting overrides ([`spawn`]), readiness and metric helpers
 //! ([`probe`]), the sandbox image ([`sandbox`]), a Redis server of a test's own for tests that
 //! flush or stop it ([`RedisServer`]), a forwarder a test can cut to take Docker or Postgres
-//! away ([`Proxy`]), result events of a chosen size ([`results`]) and the
-//! whole platform at once ([`Stack`]).
+//! away ([`Proxy`]), result events of a chosen size ([`results`]), the whole platform at once
+//! ([`Stack`]), one origin in front of the api and the hub for the web page ([`Edge`]), and
+//! headless Chromium over WebDriver ([`Browser`]).
 //!
 //! A dev-dependency only (and a dependency of the benchmarks): nothing here ships.
 
+pub mod browser;
 pub mod database;
+pub mod edge;
 pub mod env;
 pub mod keys;
 pub mod probe;
@@ -22,7 +25,9 @@ pub mod scratch;
 pub mod spawn;
 pub mod stack;
 
+pub use browser::Browser;
 pub use database::ScratchDatabase;
+pub use edge::Edge;
 pub use keys::ScratchPrefix;
 pub use proxy::Proxy;
 pub use redis_server::{Filler, RedisServer};

@@ -80,6 +80,9 @@ export async function renderCourse(main, { courseId }, ctx) {
         h("h1", { tabindex: "-1" }, course?.title ?? `Course ${courseId}`),
         h("p", {}, course?.description ?? ""),
       ),
+      course?.my_role === "teacher"
+        ? h("a", { class: "button button-secondary", href: `#/courses/${courseId}/projects`, id: "course-projects" }, "Template and students' projects")
+        : null,
       next
         ? h("a", { class: "button", href: `#/courses/${courseId}/assignments/${next}`, id: "continue" }, solved ? "Continue" : "Start")
         : total

@@ -2,30 +2,32 @@
 //! `web/`, a grader running submissions in Docker, the relay pushing verdicts over a
 //! WebSocket, and the hub, all in-process on port 0 with a scratch database and a Redis key
 //! prefix of the test's own). Headless Chromium (Debian's `chromium` and `chromium-driver`,
-//! installed by `deploy/web/browser.sh`) is driven over WebDriver with plain HTTP calls.
+//! installed by `deploy/web/browser.sh`) is driven over WebDriver by [`testkit::Browser`]
+//! (fantoccini); [`exercise`] adds what the exercise page's scenarios wait for.
 //!
 //! Screenshots of every step are kept under `target/screenshots/` (`browser-*.png` for the
-//! exercise scenario, `accounts-*.png` for signing in and out). [`page_security`] checks the
-//! page's headers and Content-Security-Policy on a page with inline scripts.
+//! exercise scenario, `accounts-*.png` for signing in and out, `ide-*.png` for the projects
+//! IDE, see [`ide`]). [`modules`] runs the IDE's pure modules under Node's test runner.
+//! [`page_security`] checks the page's headers and Content-Security-Policy on a page with
+//! inline scripts.
 
 use anyhow::{bail, Context as _, Result};
-use base64::Engine as _;
 use serde_json::{json, Value};
 use std::future::Future;
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
+use testkit::browser::{run_script, until, STEP};
 use testkit::env::repo_root;
-use testkit::Stack;
+use testkit::{Browser, Stack};
 
+mod exercise;
+mod ide;
+mod modules;
 mod page_security;
-mod webdriver;
 
-use webdriver::Browser;
+use exercise::ExercisePage as _;
 
-/// A page change, a click's effect, a reconnect.
-const STEP: Duration = Duration::from_secs(30);
 /// Submit to verdict, container start included.
 const VERDICT: Duration = Duration::from_secs(90);
 /// The whole scenario.
@@ -144,10 +146,8 @@ async fn scenario(stack: &mut Stack, browser: &Browser) -> Result<()> {
     // A right one, by Ctrl+Enter in the editor.
     browser.set_code(RIGHT_HELLO).await?;
     let editor = browser.find(".CodeMirror-code").await?;
-    browser.click_element(&editor).await?;
-    browser
-        .send_keys(&editor, "\u{E009}\u{E007}\u{E000}")
-        .await?;
+    editor.click().await?;
+    editor.send_keys("\u{E009}\u{E007}\u{E000}").await?;
     let accepted = browser
         .wait_for_verdict(Some(wrong), "accepted")
         .await
@@ -176,7 +176,7 @@ async fn scenario(stack: &mut Stack, browser: &Browser) -> Result<()> {
     browser.screenshot("04-accepted").await?;
 
     // Esc leaves the editor, so Tab (which indents there) never traps keyboard users.
-    browser.send_keys(&editor, "\u{E00C}").await?;
+    editor.send_keys("\u{E00C}").await?;
     browser
         .wait_for(
             "Esc to move the focus to Submit",
@@ -344,8 +344,7 @@ async fn accounts(stack: &Stack, browser: &Browser) -> Result<()> {
                  && localStorage.getItem('cp.session') === null",
         )
         .await?;
-    let me = browser
-        .http
+    let me = reqwest::Client::new()
         .get(stack.api.url("/api/me"))
         .bearer_auth(&token)
         .send()
@@ -437,7 +436,8 @@ async fn page_token(browser: &Browser) -> Result<String> {
 async fn wait_until_graded(stack: &Stack, browser: &Browser, submission: i64) -> Result<()> {
     let token = page_token(browser).await?;
     let url = stack.api.url(&format!("/api/submissions/{submission}"));
-    let (http, url, token) = (&browser.http, &url, &token);
+    let http = reqwest::Client::new();
+    let (http, url, token) = (&http, &url, &token);
     until("the verdict to be recorded", VERDICT, move || async move {
         let view: Value = http
             .get(url)
@@ -494,46 +494,3 @@ const PAGE_STATE: &str = "
         reloaded: !window.__notReloaded,
         listFetches: window.__listFetches,
     };";
-
-fn screenshot_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target"))
-        .join("screenshots")
-}
-
-/// Runs a repository script; returns its standard output.
-fn run_script(script: &str) -> Result<String> {
-    let output = std::process::Command::new("bash")
-        .arg(repo_root().join(script))
-        .stderr(Stdio::inherit())
-        .output()
-        .with_context(|| format!("run {script}"))?;
-    if !output.status.success() {
-        bail!("{script} failed: {}", output.status);
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
-async fn until<T, F, Fut>(what: &str, within: Duration, mut probe: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Option<T>>>,
-{
-    let deadline = Instant::now() + within;
-    let mut last_error = None;
-    loop {
-        match probe().await {
-            Ok(Some(value)) => return Ok(value),
-            Ok(None) => {}
-            Err(e) => last_error = Some(e),
-        }
-        if Instant::now() > deadline {
-            match last_error {
-                Some(e) => bail!("waited {within:?} for {what}; last error: {e:#}"),
-                None => bail!("waited {within:?} for {what}"),
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}

@@ -162,16 +162,12 @@ async fn page(app: &TestApp, browser: &Browser) -> Result<()> {
 
 /// Console messages since the last call that report a Content-Security-Policy violation.
 async fn csp_messages(browser: &Browser) -> Result<Vec<String>> {
-    let entries = browser
-        .command("/se/log", json!({"type": "browser"}))
-        .await?;
-    Ok(entries
-        .as_array()
+    Ok(browser
+        .console()
+        .await?
         .into_iter()
-        .flatten()
-        .filter_map(|e| e["message"].as_str())
+        .map(|(_, message)| message)
         .filter(|m| m.contains("Content Security Policy"))
-        .map(str::to_owned)
         .collect())
 }
 
