@@ -10,7 +10,13 @@
 //! has R rooms of E editors each type into a shared Yjs document every I ms for S seconds
 //! through Debian's reference y-websocket server, and reports edit-to-peer latency, updates and
 //! deliveries per second, losses, convergence, server memory per document and CPU.
+//!
+//! `cargo run --release -p bench -- faults [--only NAME,…] [--students N] [--writers W]
+//! [--work-dir DIR]` is the fault campaign (`deploy/faults.sh`): the release binaries as
+//! separate processes under a steady load, one fault after another, and a table of what each
+//! did to submissions and edits and how long the platform took to recover.
 
+mod faults;
 mod grading;
 mod hub;
 mod stats;
@@ -25,6 +31,18 @@ fn flag(args: &[String], name: &str, default: usize) -> anyhow::Result<usize> {
             .parse()
             .context(format!("{name} needs a number")),
         None => Ok(default),
+    }
+}
+
+/// The value after `name`, if given.
+fn text_flag(args: &[String], name: &str) -> anyhow::Result<Option<String>> {
+    match args.iter().position(|a| a == name) {
+        Some(i) => Ok(Some(
+            args.get(i + 1)
+                .context(format!("{name} needs a value"))?
+                .clone(),
+        )),
+        None => Ok(None),
     }
 }
 
@@ -49,9 +67,21 @@ async fn main() -> anyhow::Result<()> {
             };
             hub::run(options).await
         }
+        Some("faults") => {
+            let options = faults::Options {
+                only: text_flag(&args, "--only")?
+                    .map(|names| names.split(',').map(str::to_owned).collect())
+                    .unwrap_or_default(),
+                students: flag(&args, "--students", 3)?,
+                writers: flag(&args, "--writers", 4)?,
+                work_dir: text_flag(&args, "--work-dir")?.map(Into::into),
+            };
+            faults::run(options).await
+        }
         _ => bail!(
             "usage: bench grading [--submissions N] [--concurrency C] [--list-seconds S]\n       \
-             bench hub [--rooms R] [--editors E] [--seconds S] [--interval-ms I]"
+             bench hub [--rooms R] [--editors E] [--seconds S] [--interval-ms I]\n       \
+             bench faults [--only NAME,…] [--students N] [--writers W] [--work-dir DIR]"
         ),
     }
 }
