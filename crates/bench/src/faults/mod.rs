@@ -319,12 +319,11 @@ async fn healthy_to_begin(c: &Campaign<'_>, row: &mut Row) -> anyhow::Result<()>
         "not healthy before the fault ({}): every service was restarted first",
         baseline.missing().join("; ")
     ));
-    let p = c.platform;
-    for process in [&p.api, &p.grader, &p.relay, &p.hubs[0], &p.hubs[1]] {
-        process.kill().await;
-        process.resume()?;
+    for service in c.platform.services() {
+        service.kill().await;
+        service.resume()?;
     }
-    p.wait_until_ready().await?;
+    c.platform.wait_until_ready().await?;
     let again = c.prober.recover().await;
     anyhow::ensure!(
         again.total().is_some(),

@@ -6,8 +6,7 @@
 use super::docker_proxy::{DockerProxy, DOCKER_SOCKET};
 use super::postgres::Postgres;
 use super::redis::Redis;
-use super::supervise::{wait_until, Supervised};
-use anyhow::Context;
+use super::supervise::{run_once, wait_until, Supervised};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -177,25 +176,33 @@ impl Platform {
         }
     }
 
-    /// Every process, the services first and the stores last: the order to stop them in.
-    pub fn processes(&self) -> Vec<&Supervised> {
-        let mut all = vec![
+    /// Every service process (not the stores).
+    pub fn services(&self) -> [&Supervised; 5] {
+        [
             &self.api,
             &self.grader,
             &self.relay,
             &self.hubs[0],
             &self.hubs[1],
-        ];
+        ]
+    }
+
+    /// Every process, the services first and the stores last.
+    pub fn processes(&self) -> Vec<&Supervised> {
+        let mut all = self.services().to_vec();
         all.extend([self.redis.supervised(), self.postgres.supervised()]);
         all
     }
 
-    /// Stops every process gracefully, services first.
+    /// Stops every process gracefully, services first (the grader while it can still reach
+    /// Docker to remove its containers), the stores last.
     pub async fn stop(&self) {
-        self.docker.cut();
-        for process in self.processes() {
-            process.stop(libc::SIGTERM).await;
+        for service in self.services() {
+            service.stop(libc::SIGTERM).await;
         }
+        self.docker.cut();
+        self.redis.stop().await;
+        self.postgres.stop().await;
     }
 }
 
@@ -227,18 +234,11 @@ fn service(
 
 /// Applies the migrations with the `migrate` binary.
 async fn migrate(build: &Build, database_url: &str) -> anyhow::Result<()> {
-    let output = Command::new(build.bin_dir.join("migrate"))
+    let mut migrate = Command::new(build.bin_dir.join("migrate"));
+    migrate
         .arg(&build.migrations)
-        .env("DATABASE_URL", database_url)
-        .output()
-        .await
-        .context("running migrate")?;
-    anyhow::ensure!(
-        output.status.success(),
-        "migrate failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Ok(())
+        .env("DATABASE_URL", database_url);
+    run_once(&mut migrate, "migrate").await
 }
 
 fn listen(port: u16) -> String {

@@ -3,7 +3,7 @@
 //! its data in the campaign's work folder, so that restarting it disturbs nobody else. The
 //! postmaster is a direct child ([`Supervised`]), stopped with SIGINT (a fast shutdown).
 
-use super::supervise::{wait_until, Supervised};
+use super::supervise::{run_once, wait_until, Supervised};
 use anyhow::Context;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use std::path::{Path, PathBuf};
@@ -30,21 +30,15 @@ impl Postgres {
             std::os::unix::fs::chown(dir, Some(uid), Some(gid))?;
         }
         let bin = bin_dir()?;
-        let initdb = Command::new(bin.join("initdb"))
+        let mut initdb = Command::new(bin.join("initdb"));
+        initdb
             .arg("-D")
             .arg(&data)
             .args(["-U", "postgres", "--auth=trust", "--encoding=UTF8"])
             .args(["--locale=C.UTF-8", "--no-sync"])
             .uid(uid)
-            .gid(gid)
-            .output()
-            .await
-            .context("running initdb")?;
-        anyhow::ensure!(
-            initdb.status.success(),
-            "initdb failed: {}",
-            String::from_utf8_lossy(&initdb.stderr)
-        );
+            .gid(gid);
+        run_once(&mut initdb, "initdb").await?;
         let port = super::platform::free_port()?;
         let process = Supervised::start("postgres", logs, move || {
             let mut command = Command::new(bin.join("postgres"));

@@ -105,22 +105,17 @@ impl World {
 }
 
 async fn register(api: &Http, username: &str) -> anyhow::Result<Session> {
-    let body = json!({"username": username, "password": PASSWORD});
-    let session = api
-        .patiently(Method::POST, "/api/auth/register", None, Some(&body))
-        .await?;
-    session_of(&session)
+    sign_in(api, "/api/auth/register", username).await
 }
 
 async fn login(api: &Http, username: &str) -> anyhow::Result<Session> {
-    let body = json!({"username": username, "password": PASSWORD});
-    let session = api
-        .patiently(Method::POST, "/api/auth/login", None, Some(&body))
-        .await?;
-    session_of(&session)
+    sign_in(api, "/api/auth/login", username).await
 }
 
-fn session_of(json: &serde_json::Value) -> anyhow::Result<Session> {
+/// Registers or logs in (`path`) with the campaign's password.
+async fn sign_in(api: &Http, path: &str, username: &str) -> anyhow::Result<Session> {
+    let body = json!({"username": username, "password": PASSWORD});
+    let json = api.patiently(Method::POST, path, None, Some(&body)).await?;
     Ok(Session {
         id: id(&json["user"], "id")?,
         token: json["token"]

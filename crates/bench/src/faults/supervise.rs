@@ -192,6 +192,21 @@ async fn watch(inner: Arc<Inner>) {
     }
 }
 
+/// Runs `command` to its end; an error names `what` and carries its standard error.
+pub async fn run_once(command: &mut Command, what: &str) -> anyhow::Result<()> {
+    let output = command
+        .output()
+        .await
+        .with_context(|| format!("running {what}"))?;
+    anyhow::ensure!(
+        output.status.success(),
+        "{what} failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(())
+}
+
 /// Waits until `ready` answers true, up to `limit`; names `what` in the error.
 pub async fn wait_until<F, Fut>(what: &str, limit: Duration, mut ready: F) -> anyhow::Result<()>
 where
