@@ -5,7 +5,7 @@
 //! Every target gets the same load from this process ([`load`]); [`compare`] prints one
 //! target's figures as ratios of the reference's.
 
-mod editor;
+pub(crate) mod editor;
 mod load;
 mod ours;
 mod process;

@@ -14,7 +14,12 @@
 //! `cargo run --release -p bench -- ide [--keystrokes N] [--gap-ms G]` types N keystrokes in
 //! one headless Chromium into a file another Chromium has open in the web IDE, and reports
 //! keystroke-to-rendered latency next to two bare Yjs clients through the hub, with the ratio.
+//! `cargo run --release -p bench -- faults [--only NAME,…] [--students N] [--writers W]
+//! [--work-dir DIR]` is the fault campaign (`deploy/faults.sh`): the release binaries as
+//! separate processes under a steady load, one fault after another, and a table of what each
+//! did to submissions and edits and how long the platform took to recover.
 
+mod faults;
 mod grading;
 mod hub;
 mod ide;
@@ -30,6 +35,18 @@ fn flag(args: &[String], name: &str, default: usize) -> anyhow::Result<usize> {
             .parse()
             .context(format!("{name} needs a number")),
         None => Ok(default),
+    }
+}
+
+/// The value after `name`, if given.
+fn text_flag(args: &[String], name: &str) -> anyhow::Result<Option<String>> {
+    match args.iter().position(|a| a == name) {
+        Some(i) => Ok(Some(
+            args.get(i + 1)
+                .context(format!("{name} needs a value"))?
+                .clone(),
+        )),
+        None => Ok(None),
     }
 }
 
@@ -61,10 +78,22 @@ async fn main() -> anyhow::Result<()> {
             };
             ide::run(options).await
         }
+        Some("faults") => {
+            let options = faults::Options {
+                only: text_flag(&args, "--only")?
+                    .map(|names| names.split(',').map(str::to_owned).collect())
+                    .unwrap_or_default(),
+                students: flag(&args, "--students", 3)?,
+                writers: flag(&args, "--writers", 4)?,
+                work_dir: text_flag(&args, "--work-dir")?.map(Into::into),
+            };
+            faults::run(options).await
+        }
         _ => bail!(
             "usage: bench grading [--submissions N] [--concurrency C] [--list-seconds S]\n       \
              bench hub [--rooms R] [--editors E] [--seconds S] [--interval-ms I]\n       \
-             bench ide [--keystrokes N] [--gap-ms G]"
+             bench ide [--keystrokes N] [--gap-ms G]\n       \
+             bench faults [--only NAME,…] [--students N] [--writers W] [--work-dir DIR]"
         ),
     }
 }

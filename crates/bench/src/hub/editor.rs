@@ -309,7 +309,7 @@ impl Editor {
 }
 
 /// The y-protocols message in a frame; `None` for frames that carry none (pings, pongs).
-fn decode(
+pub(crate) fn decode(
     frame: Option<Result<Frame, tokio_tungstenite::tungstenite::Error>>,
 ) -> anyhow::Result<Option<Message>> {
     match frame.context("the server closed the connection")?? {
