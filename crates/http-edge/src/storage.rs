@@ -7,8 +7,9 @@
 //! 503 `storage_full` with `Retry-After`, and takes work again by itself once trimming and
 //! finished jobs have freed memory. A Redis without a limit never refuses.
 //!
-//! `INFO memory` is read at most once per [`READING_TTL`]; a failed read counts as room (the
-//! handler's own use of Redis then reports the outage).
+//! `INFO memory` is read at most once per [`READING_TTL`]. A failed read keeps the last reading
+//! (a slow answer from a busy Redis must not turn "full" into "room"); with none yet it counts
+//! as room (the handler's own use of Redis then reports the outage).
 
 use crate::error::EdgeError;
 use crate::Edge;
@@ -101,8 +102,11 @@ impl StorageGuard {
         let mut last = self.last.lock().await;
         let full = match *last {
             Some((at, full)) if at.elapsed() < READING_TTL => full,
-            _ => {
-                let full = self.is_full().await;
+            previous => {
+                let full = self
+                    .is_full()
+                    .await
+                    .unwrap_or(previous.is_some_and(|(_, full)| full));
                 *last = Some((Instant::now(), full));
                 full
             }
@@ -114,7 +118,8 @@ impl StorageGuard {
         }
     }
 
-    async fn is_full(&self) -> bool {
+    /// Whether Redis is above the high water; `None` when it cannot be read.
+    async fn is_full(&self) -> Option<bool> {
         let read = async {
             let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
             deadpool_redis::redis::cmd("INFO")
@@ -125,19 +130,19 @@ impl StorageGuard {
         };
         match tokio::time::timeout(READ_TIMEOUT, read).await {
             Ok(Ok(info)) => match Memory::parse(&info) {
-                Some(memory) => memory.is_above(self.high_water),
+                Some(memory) => Some(memory.is_above(self.high_water)),
                 None => {
                     tracing::warn!("INFO memory lacks used_memory or maxmemory");
-                    false
+                    Some(false)
                 }
             },
             Ok(Err(error)) => {
                 tracing::debug!(%error, "cannot read Redis's memory use");
-                false
+                None
             }
             Err(_) => {
                 tracing::debug!("reading Redis's memory use timed out");
-                false
+                None
             }
         }
     }

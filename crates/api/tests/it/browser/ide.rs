@@ -485,7 +485,6 @@ async fn classroom(stack: &Stack, edge: &Edge, t: &Browser, s: &Browser) -> Resu
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the hub to apply access changes to open sockets (issue 10 item 7, hub-log-access)"]
 async fn taking_write_access_away_turns_the_other_editor_read_only_within_a_second() -> Result<()> {
     let stack = start_stack().await?;
     let edge = Edge::start(stack.api.port, stack.hub.port).await;
