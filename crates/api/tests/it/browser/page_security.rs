@@ -25,13 +25,13 @@ async fn the_page_runs_its_own_inline_scripts_and_refuses_injected_ones() -> Res
         index.replace(module, &format!("{INLINE}{module}")),
     )?;
     // The page's own (the import map) and the two added here.
-    let page = std::fs::read_to_string(web.join("index.html"))?;
-    let inline_scripts = page
+    let served = std::fs::read_to_string(web.join("index.html"))?;
+    let inline_scripts = served
         .split("<script")
         .skip(1)
         .filter(|tag| !tag.split('>').next().unwrap_or_default().contains("src="))
         .count();
-    anyhow::ensure!(inline_scripts == 3, "an import map and our two: {page}");
+    anyhow::ensure!(inline_scripts == 3, "an import map and our two: {served}");
     let web_dir = web.display().to_string();
     let app = TestApp::spawn_with(move |s| {
         s.web_dir = web_dir;
