@@ -59,7 +59,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let faults = chosen(&options.only)?;
     anyhow::ensure!(options.students > 0, "--students must be at least 1");
     anyhow::ensure!(options.writers > 0, "--writers must be at least 1");
-    let root = testkit::env::repo_root();
+    let root = testkit::env::repo_root().canonicalize()?;
     let logs = root.join("target/faults");
     let _ = std::fs::remove_dir_all(&logs);
     std::fs::create_dir_all(&logs)?;
@@ -286,24 +286,28 @@ async fn phase(c: &Campaign<'_>, fault: Fault, heading: &str, row: &mut Row) -> 
     row.graded = count.graded;
     row.lost = count.lost();
     row.graded_twice = count.twice;
-    row.notes.push(format!(
-        "students' requests: {} accepted, refused {:?} (status: count), {} unanswered",
-        attempts.accepted.len(),
-        attempts.refused,
-        attempts.unanswered
-    ));
+    row.notes.push(attempts.to_string());
     for (how, n) in &count.lost_as {
         row.notes.push(format!("{n} submissions ended {how}"));
     }
     let joiners = c.document(file, &editors[0].token);
-    let (lost, notes) = check::lost_edits(&database, file, &edits.acknowledged, joiners).await?;
+    let (missing, notes) = check::lost_edits(&database, file, &edits.acknowledged, joiners).await?;
+    let never_acknowledged = edits.never_acknowledged();
     row.edits_acknowledged = edits.acknowledged.len() as u64;
-    row.edits_lost = lost.len() as u64;
+    row.edits_lost = (missing.len() + never_acknowledged) as u64;
     row.notes.push(format!(
         "edits typed {}, acknowledged {}",
-        edits.typed,
+        edits.typed.len(),
         edits.acknowledged.len()
     ));
+    if never_acknowledged > 0 {
+        row.notes.push(format!(
+            "{never_acknowledged} edits typed were never received by anyone, although the \
+             platform had recovered and their writers stayed on it for up to {} s after the \
+             last edit",
+            editors::SETTLE.as_secs()
+        ));
+    }
     row.notes.extend(notes);
     Ok(())
 }
