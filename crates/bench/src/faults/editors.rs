@@ -29,13 +29,21 @@ pub struct Edits {
     pub typed: HashSet<String>,
     /// The tokens an observer received.
     pub acknowledged: HashSet<String>,
+    /// Peers (writers and observers) that had no socket when they were stopped.
+    pub offline_at_end: usize,
 }
 
 impl Edits {
     /// Typed, and never received by anyone although its writer stayed on the platform: the
     /// hub dropped it without telling the writer to send it again.
-    pub fn never_acknowledged(&self) -> usize {
-        self.typed.difference(&self.acknowledged).count()
+    pub fn never_acknowledged(&self) -> Vec<&str> {
+        let mut never: Vec<&str> = self
+            .typed
+            .difference(&self.acknowledged)
+            .map(String::as_str)
+            .collect();
+        never.sort_unstable();
+        never
     }
 }
 
@@ -44,7 +52,7 @@ pub struct Editing {
     acknowledged: Tokens,
     stop_typing: CancellationToken,
     stop: CancellationToken,
-    peers: Vec<JoinHandle<()>>,
+    peers: Vec<JoinHandle<bool>>,
 }
 
 impl Editing {
@@ -101,13 +109,17 @@ impl Editing {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         self.stop.cancel();
+        let mut offline_at_end = 0;
         for peer in self.peers {
-            let _ = peer.await;
+            if !peer.await.unwrap_or(false) {
+                offline_at_end += 1;
+            }
         }
         let take = |tokens: &Tokens| std::mem::take(&mut *tokens.lock().expect("not poisoned"));
         Edits {
             typed: take(&self.typed),
             acknowledged: take(&self.acknowledged),
+            offline_at_end,
         }
     }
 
@@ -145,13 +157,14 @@ impl Typing {
 }
 
 /// Keeps `peer` connected (to the other replica after losing one) until `stop`, typing if it
-/// is a writer and adding what it receives to `seen` if it is an observer.
+/// is a writer and adding what it receives to `seen` if it is an observer; whether it was
+/// connected at the end.
 async fn run(
     mut peer: Peer,
     mut typing: Option<Typing>,
     seen: Option<Tokens>,
     stop: CancellationToken,
-) {
+) -> bool {
     let mut retry_at = Instant::now();
     loop {
         tokio::select! {
@@ -184,5 +197,7 @@ async fn run(
             () = stop.cancelled() => break,
         }
     }
+    let connected = peer.is_connected();
     peer.close().await;
+    connected
 }
