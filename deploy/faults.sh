@@ -3,7 +3,7 @@
 # service in turn, restarts Redis and Postgres, makes Docker unreachable and fills Redis, and
 # prints a table of what each fault did (submissions sent / graded / lost / graded twice, edits
 # acknowledged / lost, seconds to recover) and `N passed, N failed`. Exits non-zero when any
-# fault failed. Takes about ten minutes; not part of deploy/test.sh.
+# fault failed. The campaign takes about four minutes once built; not part of deploy/test.sh.
 #
 #   deploy/faults.sh                                  # every fault
 #   deploy/faults.sh --only kill-grader,fill-redis    # some of them

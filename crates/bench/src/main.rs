@@ -87,7 +87,11 @@ async fn main() -> anyhow::Result<()> {
                 writers: flag(&args, "--writers", 4)?,
                 work_dir: text_flag(&args, "--work-dir")?.map(Into::into),
             };
-            faults::run(options).await
+            // The table says what failed; a failed fault is no error of the command's.
+            if !faults::run(options).await? {
+                std::process::exit(1);
+            }
+            Ok(())
         }
         _ => bail!(
             "usage: bench grading [--submissions N] [--concurrency C] [--list-seconds S]\n       \

@@ -194,9 +194,10 @@ impl Platform {
         all
     }
 
-    /// Stops every process gracefully, services first (the grader while it can still reach
-    /// Docker to remove its containers), the stores last.
+    /// Stops every process gracefully, services first (the grader while it can reach Docker
+    /// to remove its containers, even if interrupted during that fault), the stores last.
     pub async fn stop(&self) {
+        let _ = self.docker.restore();
         for service in self.services() {
             service.stop(libc::SIGTERM).await;
         }

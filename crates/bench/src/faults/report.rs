@@ -46,7 +46,7 @@ impl Row {
             failures.push(format!("{} submissions graded twice", self.graded_twice));
         }
         if self.edits_lost > 0 {
-            failures.push(format!("{} acknowledged edits lost", self.edits_lost));
+            failures.push(format!("{} edits lost", self.edits_lost));
         }
         match self.recovery {
             None => failures.push("did not recover".to_owned()),

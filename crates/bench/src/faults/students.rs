@@ -8,6 +8,7 @@ use super::setup::{Session, ACCEPTED_CODE, WRONG_CODE};
 use reqwest::Method;
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::MissedTickBehavior;
@@ -22,6 +23,16 @@ pub struct Attempts {
     pub refused: BTreeMap<u16, u64>,
     /// Requests that got no answer at all.
     pub unanswered: u64,
+}
+
+impl fmt::Display for Attempts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "students' requests: {} accepted", self.accepted.len())?;
+        for (status, n) in &self.refused {
+            write!(f, ", {n} refused with {status}")?;
+        }
+        write!(f, ", {} unanswered", self.unanswered)
+    }
 }
 
 /// Submits as every student, each every `interval` (staggered), until `stop`.
