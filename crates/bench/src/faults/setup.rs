@@ -125,9 +125,8 @@ async fn sign_in(api: &Http, path: &str, username: &str) -> anyhow::Result<Sessi
     })
 }
 
-/// Makes `user` a teacher the way an operator does today: in the database. (Registration
-/// still takes `role: teacher`, which is going away; once an operator command makes teachers,
-/// this is the one place to call it instead.)
+/// Makes `user` a teacher as `platform-admin make-teacher` does: the account's role in the
+/// database (nobody can make themselves one through the api).
 async fn make_teacher(database_url: &str, user: i64) -> anyhow::Result<()> {
     let mut conn = AsyncPgConnection::establish(database_url).await?;
     let updated = diesel::sql_query("UPDATE users SET role = 'teacher' WHERE id = $1")
@@ -150,6 +149,14 @@ async fn course_with_assignment(api: &Http, teacher: &Session) -> anyhow::Result
         )
         .await?;
     let course = id(&course, "id")?;
+    // Students find and join only published courses.
+    api.patiently(
+        Method::PATCH,
+        &format!("/api/courses/{course}"),
+        token,
+        Some(&json!({"published": true})),
+    )
+    .await?;
     let assignment = json!({
         "title": "Sum of two numbers",
         "handout": "Print the sum of the two integers on the input line.",
