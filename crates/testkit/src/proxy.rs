@@ -93,6 +93,19 @@ impl Proxy {
         }
     }
 
+    /// A TCP proxy to the server a `scheme://user@host:port/path` URL (a database's) names, and
+    /// the same URL through the proxy.
+    pub async fn in_front_of(url: &str) -> (Self, String) {
+        let mut through = reqwest::Url::parse(url).expect("a URL with a host");
+        let target = through
+            .socket_addrs(|| Some(5432))
+            .expect("the URL's host resolves")[0];
+        let proxy = Self::tcp(target).await;
+        through.set_host(Some("127.0.0.1")).expect("a host");
+        through.set_port(Some(proxy.port)).expect("a port");
+        (proxy, through.to_string())
+    }
+
     /// `unix://<socket>`, for a Docker client.
     pub fn unix_url(&self) -> String {
         format!("unix://{}", self.socket_path().display())

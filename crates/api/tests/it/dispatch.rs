@@ -114,27 +114,11 @@ async fn jobs_the_stream_lost_are_dispatched_again_once() {
 
 /// `url` (a Postgres URL) with its host and port replaced by `127.0.0.1:<port>`; and the
 /// host and port it had.
-fn through(url: &str, port: u16) -> (String, std::net::SocketAddr) {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let (user, rest) = rest.split_once('@').unwrap();
-    let (server, database) = rest.split_once('/').unwrap();
-    let target = std::net::ToSocketAddrs::to_socket_addrs(server)
-        .unwrap()
-        .next()
-        .unwrap();
-    (
-        format!("{scheme}://{user}@127.0.0.1:{port}/{database}"),
-        target,
-    )
-}
-
 #[tokio::test]
 async fn while_postgres_is_away_submissions_get_503_and_verdicts_wait_in_the_stream() {
     testkit::init_tracing();
     let scratch = Scratch::new("api-postgres").await;
-    let (_, target) = through(scratch.database().url(), 0);
-    let postgres = Proxy::tcp(target).await;
-    let (url, _) = through(scratch.database().url(), postgres.port());
+    let (postgres, url) = Proxy::in_front_of(scratch.database().url()).await;
     let api = spawn::api(&scratch, |s| s.database_url = url.into()).await;
     let app = TestApp::around(api, scratch);
     let (student, _) = app.guest().await;

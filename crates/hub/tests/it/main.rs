@@ -18,5 +18,4 @@ mod classroom;
 mod external;
 mod http;
 mod process;
-mod proxy;
 mod yclient;

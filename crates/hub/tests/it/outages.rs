@@ -5,12 +5,11 @@
 use crate::classroom::{Classroom, Store};
 use crate::external::{External, Kind};
 use crate::http::Hub;
-use crate::proxy::CutProxy;
 use crate::yclient::YClient;
 use hub::settings::Settings;
 use serde_json::json;
 use std::time::Duration;
-use testkit::{spawn, RedisServer, Scratch, WAIT};
+use testkit::{spawn, Proxy, RedisServer, Scratch, WAIT};
 
 /// Past the end of any text here: editors append.
 const END: usize = 1_000_000;
@@ -160,9 +159,9 @@ async fn a_log_redis_lost_is_seeded_again_from_the_replica_holding_it() {
 async fn while_postgres_is_cut_off_edits_flow_through_redis_and_reach_it_afterwards() {
     let scratch = Scratch::new("hub").await;
     let store = Store::of(&scratch);
-    let proxy = CutProxy::start(scratch.database().url()).await;
+    let (proxy, url) = Proxy::in_front_of(scratch.database().url()).await;
     let through_proxy = |s: &mut Settings| {
-        s.database_url = proxy.url().into();
+        s.database_url = url.clone().into();
         s.sync_quiet_ms = 100;
     };
     let first = spawn::hub(&scratch, through_proxy).await;
@@ -191,7 +190,7 @@ async fn while_postgres_is_cut_off_edits_flow_through_redis_and_reach_it_afterwa
     assert_eq!(alice.text(), bob.text());
     assert_eq!(store.stored_text(class.file).await, "before;");
 
-    proxy.heal();
+    proxy.restore();
     store.wait_for_stored_text(class.file, &alice.text()).await;
     let mut back =
         YClient::connect(&first.doc_url(class.project, class.file, &class.owner.1)).await;
