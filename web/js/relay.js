@@ -4,6 +4,8 @@
 // naming the last event it saw so the relay can send what was missed. After a reconnect, and
 // when the relay says `resync`, it asks the page to refetch from the api instead.
 
+import { jitteredBackoff } from "./backoff.js";
+
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 15_000;
 const AUTH_TIMEOUT_MS = 10_000;
@@ -225,8 +227,7 @@ export class RelayClient {
   }
 
   scheduleReconnect(reason) {
-    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempts);
-    const delay = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+    const delay = jitteredBackoff(this.attempts, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
     this.attempts += 1;
     this.setState("reconnecting", `${reason}; retrying in ${Math.ceil(delay / 1000)} s`);
     clearTimeout(this.retryTimer);

@@ -2,6 +2,8 @@
 // close code means, how long to wait before the next attempt, and which local edits the hub
 // has acknowledged.
 
+import { jitteredBackoff } from "../backoff.js";
+
 /** Close codes of the hub's document socket (see the README's "The hub") and what follows. */
 export function closeKind(code) {
   if (code === 4001 || code === 4002 || code === 4003) return "auth"; // a fresh token may help
@@ -14,10 +16,9 @@ export function closeKind(code) {
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 10_000;
 
-/** The wait before attempt `attempt` (0-based) of reconnecting: jittered, doubling, capped. */
+/** The wait before attempt `attempt` (0-based) of reconnecting to the hub. */
 export function backoffDelay(attempt, random = Math.random()) {
-  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt);
-  return Math.round(ceiling / 2 + (random * ceiling) / 2);
+  return jitteredBackoff(attempt, BACKOFF_MIN_MS, BACKOFF_MAX_MS, random);
 }
 
 /**
