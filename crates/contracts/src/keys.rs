@@ -12,6 +12,8 @@
 //! | `{p}hub:presence:{file}` | stream: the latest presence (awareness) updates of one document, capped and expiring; never durable ([`doclog`](crate::doclog)) | hub | hub |
 //! | `{p}hub:wake:{instance}` | stream: wakes one hub's log follower when its documents change | hub | hub |
 //! | `{p}hub:project-events` | stream of [`ProjectEvent`]: access and file-tree changes of every project | hub | hub (every replica), the web IDE through the hub |
+//! | `{p}hub:class:{course}:conns` / `:entries` / `:seen` / `:version` | sorted set (a socket's entry → when it expires), hash (entry → its JSON), hash (user → last seen, ms), counter; expire a week after the last change | hub (class presence, Lua scripts) | hub (every replica) |
+//! | `{p}hub:class-events` | pub/sub channel: every change of a course's presence, numbered by its `version` | hub | hub (every replica) |
 //! | `{p}session:revoked:{sid}` | string, expires with the session's last token | api (sign-out) | api, relay, hub (every token check) |
 //! | `{p}rate:{action}:{scope}:{subject}` | counter, expires at the end of its window | api | api |
 
@@ -99,6 +101,16 @@ impl Keys {
     /// follower re-reads the set of logs it follows.
     pub fn hub_wake(&self, instance: &str) -> String {
         format!("{}hub:wake:{instance}", self.prefix)
+    }
+
+    /// One part (`conns`, `entries`, `seen`, `version`) of a course's class presence.
+    pub fn hub_class(&self, course: CourseId, part: &str) -> String {
+        format!("{}hub:class:{course}:{part}", self.prefix)
+    }
+
+    /// The pub/sub channel of every course's presence changes.
+    pub fn hub_class_events(&self) -> String {
+        format!("{}hub:class-events", self.prefix)
     }
 
     /// Present while the session `sid` is signed out (until its last token would expire).

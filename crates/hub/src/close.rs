@@ -39,6 +39,10 @@ pub enum Close {
     TooManyConnections(usize),
     /// Redis or Postgres failed; reconnect later (1013, try again later).
     Unavailable,
+    /// No such course, or the user takes no part in it (the same to them).
+    NoSuchCourse,
+    /// A newer socket of the same page tab took this one's class presence over.
+    Replaced,
 }
 
 impl From<TokenError> for Close {
@@ -71,6 +75,8 @@ impl Close {
             Close::TooSlow => 4008,
             Close::TooFast { .. } => 4010,
             Close::TooManyConnections(_) => 4009,
+            Close::NoSuchCourse => 4006,
+            Close::Replaced => 4011,
         }
     }
 
@@ -96,6 +102,8 @@ impl Close {
             Close::TooManyConnections(limit) => {
                 format!("too many connections for this user (limit {limit})")
             }
+            Close::NoSuchCourse => "no such course".into(),
+            Close::Replaced => "replaced by a newer connection of this tab".into(),
         }
     }
 
@@ -119,6 +127,8 @@ impl Close {
             Close::TooSlow => "too_slow",
             Close::TooFast { .. } => "too_fast",
             Close::TooManyConnections(_) => "too_many_connections",
+            Close::NoSuchCourse => "no_such_course",
+            Close::Replaced => "replaced",
         }
     }
 

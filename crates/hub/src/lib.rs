@@ -68,12 +68,17 @@
 //! | 4008 | the socket's send queue (`send_buffer_messages` or `send_buffer_bytes`) filled |
 //! | 4009 | over `max_connections_per_user` sockets on this hub |
 //! | 4010 | the client sent more than `update_bytes_per_second` (burst `update_burst_bytes`) |
+//! | 4011 | a class presence socket whose tab reconnected on another socket ([`class`]) |
+//!
+//! The class presence socket uses the same codes; 4006 there means no such course, or one the
+//! user takes no part in.
 //!
 //! One socket is one document, so the documents-per-connection limit is one by construction.
 //!
 //! # HTTP (errors in the shared envelope of [`http_edge::error`]; OpenAPI at `/hub/openapi.json`)
 //!
 //! `PUT|GET /hub/courses/{course}/template`, `POST /hub/courses/{course}/project`,
+//! `GET /hub/courses/{course}/presence` (WebSocket, [`class`]),
 //! `GET /hub/projects`, `GET /hub/projects/{project}`, `POST /hub/projects/{project}/files`,
 //! `GET|PATCH|DELETE /hub/projects/{project}/files/{file}`,
 //! `PUT|DELETE /hub/projects/{project}/members/{user}`; `/healthz`, `/readyz`, `/metrics`
@@ -82,6 +87,7 @@
 //! `hub_sockets_closed_total{reason}`, `hub_budget_exceeded_total{budget}`,
 //! `hub_documents_sync_failing`, `hub_log_reseeds_total`).
 
+pub mod class;
 pub mod close;
 pub mod error;
 pub mod live;
@@ -167,6 +173,15 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, H
     );
     let sync = tokio::spawn(sync_in_background(registry.clone(), shutdown.clone()));
     let following_events = tokio::spawn(events.clone().follow(shutdown.clone()));
+    let class = Arc::new(class::Class::new(
+        class::store::Store::new(Keys::new(settings.key_prefix.clone())),
+        redis.clone(),
+        Duration::from_millis(settings.class_presence_ttl_ms),
+    ));
+    let client =
+        redis::Client::open(settings.redis_url.expose_secret()).map_err(|e| startup(&e))?;
+    let class_listener = tokio::spawn(class.clone().listen(client.clone(), shutdown.clone()));
+    let class_sweep = tokio::spawn(class.clone().sweep(shutdown.clone()));
 
     // Only verifies: the lifetime applies to tokens this side never issues.
     let tokens = Verifier::new(
@@ -190,6 +205,7 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, H
     );
     let state = web::Data::new(AppState {
         registry,
+        class,
         events,
         db,
         redis,
@@ -204,8 +220,6 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, H
         max_connections_per_user: settings.max_connections_per_user,
         sockets_per_user: Default::default(),
     });
-    let client =
-        redis::Client::open(settings.redis_url.expose_secret()).map_err(|e| startup(&e))?;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -223,7 +237,13 @@ pub async fn run(settings: Settings, listener: TcpListener) -> Result<Running, H
     .disable_signals()
     .shutdown_timeout(SHUTDOWN_TIMEOUT_SECONDS)
     .run();
-    let tasks = vec![follower, sync, following_events];
+    let tasks = vec![
+        follower,
+        sync,
+        following_events,
+        class_listener,
+        class_sweep,
+    ];
     Ok(Running::new(server, port, shutdown, tasks))
 }
 

@@ -441,7 +441,7 @@ impl Socket {
 }
 
 /// A frame the outbox would not take: the client is not reading, or the socket is gone.
-fn too_slow(refused: Refused) -> Close {
+pub(crate) fn too_slow(refused: Refused) -> Close {
     match refused {
         Refused::Full => Close::TooSlow,
         Refused::Closed => Close::Gone,

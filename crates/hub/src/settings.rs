@@ -36,6 +36,7 @@ max_archive_entries = 500
 max_file_bytes = 1048576
 max_template_bytes = 20971520
 redis_memory_high_water = 0.9
+class_presence_ttl_ms = 30000
 "#;
 
 /// The bounds on what one socket and one document may make the hub hold (see the settings of
@@ -115,6 +116,9 @@ pub struct Settings {
     /// Above this fraction of Redis's `maxmemory`, new document sockets get 503
     /// `storage_full` before the upgrade.
     pub redis_memory_high_water: HighWater,
+    /// A class presence entry not renewed this long (its hub died) is swept: the user is
+    /// offline for the others within this and a sixth of it.
+    pub class_presence_ttl_ms: u64,
 }
 
 impl Settings {
@@ -151,6 +155,7 @@ impl Settings {
             ("max_file_bytes", self.max_file_bytes as u64),
             ("max_template_bytes", self.max_template_bytes as u64),
             ("database_pool_size", self.database_pool_size as u64),
+            ("class_presence_ttl_ms", self.class_presence_ttl_ms),
         ])?;
         if self.update_burst_bytes < self.max_message_bytes as u64 {
             return Err(SettingsError::Rejected {

@@ -15,6 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 pub struct AppState {
     pub registry: Arc<Registry>,
+    /// The class presence of the courses this hub's sockets watch.
+    pub class: Arc<crate::class::Class>,
     /// Membership and file-tree changes: published by the routes, followed for the sockets.
     pub events: Arc<ProjectEvents>,
     pub db: DbPool,

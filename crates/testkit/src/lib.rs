@@ -5,7 +5,7 @@
 //! ([`probe`]), the sandbox image ([`sandbox`]), a Redis server of a test's own for tests that
 //! flush or stop it ([`RedisServer`]), a forwarder a test can cut to take Docker or Postgres
 //! away ([`Proxy`]), result events of a chosen size ([`results`]), the whole platform at once
-//! ([`Stack`]), one origin in front of the api and the hub for the web page ([`Edge`]), and
+//! ([`Stack`]), a client of the hub's class presence ([`PresenceClient`]), one origin in front of the api and the hub for the web page ([`Edge`]), and
 //! headless Chromium over WebDriver ([`Browser`]).
 //!
 //! A dev-dependency only (and a dependency of the benchmarks): nothing here ships.
@@ -15,6 +15,7 @@ pub mod database;
 pub mod edge;
 pub mod env;
 pub mod keys;
+pub mod presence;
 pub mod probe;
 pub mod proxy;
 pub mod redis_server;
@@ -29,6 +30,7 @@ pub use browser::Browser;
 pub use database::ScratchDatabase;
 pub use edge::Edge;
 pub use keys::ScratchPrefix;
+pub use presence::PresenceClient;
 pub use proxy::Proxy;
 pub use redis_server::{Filler, RedisServer};
 pub use scratch::Scratch;

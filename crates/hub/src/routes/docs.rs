@@ -1,6 +1,7 @@
 //! The hub's OpenAPI 3 document, generated from the handlers' annotations; the edge's
 //! modifiers add the bearer scheme and the error answers every operation shares.
 
+use crate::class::socket as class;
 use crate::routes::{files, projects, socket, templates};
 use actix_web::HttpResponse;
 use http_edge::openapi::{BearerAuth, CommonErrors};
@@ -15,7 +16,7 @@ use utoipa::OpenApi;
         templates::upload, templates::list,
         projects::open, projects::list, projects::get, projects::grant, projects::revoke,
         files::create, files::read, files::relocate, files::delete,
-        socket::upgrade,
+        socket::upgrade, class::upgrade,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth, &CommonErrors),
@@ -47,7 +48,7 @@ mod tests {
     #[test]
     fn every_operation_has_its_own_id_and_the_hub_tag() {
         let operations = operations();
-        assert_eq!(operations.len(), 12);
+        assert_eq!(operations.len(), 13);
         let mut ids = HashSet::new();
         for (path, operation) in &operations {
             let id = operation.operation_id.clone().expect("an operation id");

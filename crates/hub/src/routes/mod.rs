@@ -23,6 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(templates::list)),
             )
             .service(web::resource("/courses/{course}/project").post(projects::open))
+            .service(web::resource("/courses/{course}/presence").get(crate::class::socket::upgrade))
             .service(web::resource("/projects").get(projects::list))
             .service(web::resource("/projects/{project}").get(projects::get))
             .service(web::resource("/projects/{project}/files").post(files::create))

@@ -4,11 +4,12 @@
 //! `params` `{token}`. An `Authorization: Bearer` header works too.
 
 use crate::error::HubError;
-use crate::outbox::outbox;
+use crate::outbox::{outbox, Outbox};
 use crate::session;
 use crate::state::{AppState, Target, WorkerRedis};
 use actix_web::body::BodyStream;
 use actix_web::{web, HttpRequest, HttpResponse};
+use actix_ws::AggregatedMessageStream;
 use contracts::{FileId, ProjectId};
 use http_edge::caller::bearer;
 use http_edge::{EdgeError, ErrorBody, StorageRoom};
@@ -75,6 +76,33 @@ pub struct TokenQuery {
     token: Option<String>,
 }
 
+/// Completes a WebSocket handshake: the response to send, the socket's bounded outbox (its
+/// body) and the client's messages, limited to `max_message_bytes`.
+pub fn accept(
+    req: &HttpRequest,
+    body: web::Payload,
+    state: &AppState,
+) -> Result<(HttpResponse, Outbox, AggregatedMessageStream), HubError> {
+    // actix-ws checks the handshake and parses the client's frames; what the hub sends goes
+    // through its own body, the outbox, which counts bytes until the connection takes them.
+    let (response, _, messages) =
+        actix_ws::handle(req, body).map_err(|e| EdgeError::NotWebSocket {
+            path: req.path().to_owned(),
+            reason: e.to_string(),
+        })?;
+    let budgets = &state.budgets;
+    let (outbox, frames) = outbox(budgets.send_buffer_messages, budgets.send_buffer_bytes);
+    let response = response
+        .set_body(BodyStream::new(frames))
+        .map_into_boxed_body();
+    let limit = state.max_message_bytes;
+    let messages = messages
+        .max_frame_size(limit)
+        .aggregate_continuations()
+        .max_continuation_size(limit);
+    Ok((response, outbox, messages))
+}
+
 /// Upgrades to a WebSocket and hands it to its own task. Authentication and access are
 /// checked on the socket, so refusals arrive as close codes the client can act on.
 #[utoipa::path(get, path = "/hub/projects/{project}/docs/{file}", tag = "hub",
@@ -120,23 +148,7 @@ pub async fn upgrade(
         .into_inner()
         .token
         .or_else(|| bearer(&req).map(str::to_owned));
-    // actix-ws checks the handshake and parses the client's frames; what the hub sends goes
-    // through its own body, the outbox, which counts bytes until the connection takes them.
-    let (response, _, messages) =
-        actix_ws::handle(&req, body).map_err(|e| EdgeError::NotWebSocket {
-            path: req.path().to_owned(),
-            reason: e.to_string(),
-        })?;
-    let budgets = &state.budgets;
-    let (outbox, frames) = outbox(budgets.send_buffer_messages, budgets.send_buffer_bytes);
-    let response = response
-        .set_body(BodyStream::new(frames))
-        .map_into_boxed_body();
-    let limit = state.max_message_bytes;
-    let messages = messages
-        .max_frame_size(limit)
-        .aggregate_continuations()
-        .max_continuation_size(limit);
+    let (response, outbox, messages) = accept(&req, body, &state)?;
     // The message stream is tied to this worker's connection, so the task stays on it.
     actix_web::rt::spawn(session::run(
         state.into_inner(),

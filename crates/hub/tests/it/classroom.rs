@@ -131,6 +131,7 @@ impl Store {
 /// A course with a teacher and two students, and one project of the first student with one
 /// empty file.
 pub struct Classroom {
+    pub course: CourseId,
     pub teacher: Account,
     pub owner: Account,
     pub other: Account,
@@ -147,6 +148,7 @@ impl Classroom {
         let (project, _) = hub.open_project(course, &owner.1).await;
         let file = hub.create_file(project, &owner.1, "main.py").await;
         Self {
+            course,
             teacher,
             owner,
             other,

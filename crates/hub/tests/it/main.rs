@@ -7,6 +7,7 @@
 mod access;
 mod any_text;
 mod budgets;
+mod class;
 mod clients;
 mod documents;
 mod openapi_fuzz;

@@ -97,6 +97,7 @@ fn environment(settings: &Settings) -> Vec<(String, String)> {
         max_file_bytes,
         max_template_bytes,
         redis_memory_high_water,
+        class_presence_ttl_ms,
     } = settings;
     [
         ("listen", listen.clone()),
@@ -138,6 +139,7 @@ fn environment(settings: &Settings) -> Vec<(String, String)> {
             "redis_memory_high_water",
             redis_memory_high_water.fraction().to_string(),
         ),
+        ("class_presence_ttl_ms", class_presence_ttl_ms.to_string()),
     ]
     .into_iter()
     .map(|(key, value)| (format!("HUB__{}", key.to_uppercase()), value))
