@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod assignments;
 pub mod courses;
 pub mod docs;
+pub mod roster;
 pub mod submissions;
 pub mod teachers;
 
@@ -30,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/courses/{id}").patch(courses::update))
             .service(web::resource("/courses/{id}/enrol").post(courses::enrol))
+            .service(web::resource("/courses/{id}/roster").get(roster::roster))
             .service(
                 web::resource("/courses/{id}/teachers")
                     .route(web::get().to(teachers::list))

@@ -3,6 +3,7 @@
 
 pub mod assignments;
 pub mod courses;
+pub mod roster;
 pub mod submissions;
 pub mod teachers;
 pub mod users;

@@ -63,7 +63,7 @@ async fn wait_for(app: &TestApp, token: &str, id: i64, done: impl Fn(&Value) -> 
 
 /// Publishes `event` on the results stream, as a grader would, then polls its submission
 /// until `done` holds for it.
-async fn deliver(
+pub(crate) async fn deliver(
     app: &TestApp,
     token: &str,
     event: &ResultEvent,

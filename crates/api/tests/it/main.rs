@@ -11,6 +11,7 @@
 //! - [`storage`]: a nearly full Redis makes the api refuse new work, then take it again;
 //! - [`browser`]: the web UI in headless Chromium against the whole stack;
 //! - [`abuse`]: rate limits on sign-ins, registrations and guests, and bounded password hashing;
+//! - [`roster`]: the teachers' view of a course's progress;
 //! - [`sessions`]: a session's maximum age, and signing out revoking its tokens everywhere.
 //!
 //! [`app`] starts the api and holds the HTTP client helpers the first three share.
@@ -23,5 +24,6 @@ mod dispatch;
 mod flows;
 mod openapi_fuzz;
 mod roles;
+mod roster;
 mod sessions;
 mod storage;
