@@ -120,6 +120,9 @@ export const signOut = () => call("POST", "/api/auth/logout");
 
 export const courses = () => get("/api/courses");
 export const courseAssignments = (courseId) => get(`/api/courses/${courseId}/assignments`);
+/** A course's students with their progress per assignment (its teachers only). */
+export const roster = (courseId) => get(`/api/courses/${courseId}/roster`);
+export const submission = (id) => get(`/api/submissions/${id}`);
 export const assignment = (id) => get(`/api/assignments/${id}`);
 export const submissions = (assignmentId) => get(`/api/assignments/${assignmentId}/submissions`);
 export const submit = (assignmentId, code) =>

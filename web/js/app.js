@@ -48,6 +48,10 @@ const routes = [
     render: async (el, p, ctx) => (await import("./pages/project.js")).render(el, { projectId: Number(p.match[1]) }, ctx),
   },
   {
+    pattern: /^\/courses\/(\d+)\/roster$/,
+    render: async (el, p, ctx) => (await import("./pages/roster.js")).render(el, { courseId: Number(p.match[1]) }, ctx),
+  },
+  {
     pattern: /^\/courses\/(\d+)\/projects$/,
     render: async (el, p, ctx) =>
       (await import("./pages/course-projects.js")).render(el, { courseId: Number(p.match[1]) }, ctx),

@@ -11,7 +11,7 @@ import { peers, selectionColour } from "./presence.js";
 
 /**
  * Binds `cm` to `ytext` and `awareness`. `onPeers(list)` is called with the people in this
- * document (presence.js's `peers`) whenever they change. Returns {destroy, undo, redo}.
+ * document (presence.js's `peers`) whenever they change. Returns {destroy, undo, redo, caretOf}.
  */
 export function bind(cm, ytext, awareness, { onPeers } = {}) {
   const doc = ytext.doc;
@@ -104,6 +104,12 @@ export function bind(cm, ytext, awareness, { onPeers } = {}) {
   return {
     undo: () => undoManager.undo(),
     redo: () => undoManager.redo(),
+    /** Where the caret of user `userId` (their latest socket here) is, or null. */
+    caretOf(userId) {
+      const mine = peers(awareness.getStates(), doc.clientID).filter((p) => p.userId === userId && p.cursor);
+      const latest = mine[mine.length - 1];
+      return latest ? toPos(latest.cursor.head) : null;
+    },
     destroy() {
       cm.off("change", onChange);
       cm.off("cursorActivity", onCursor);

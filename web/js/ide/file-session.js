@@ -89,6 +89,12 @@ export function openFile({ projectId, file, host, user, token, readOnly, listene
       cm.getWrapperElement().dataset.readonly = String(value);
     },
     focus: () => cm.focus(),
+    /** Scrolls user `userId`'s caret into view (a follower keeps it there); false if absent. */
+    reveal(userId) {
+      const pos = binding.caretOf(userId);
+      if (pos) cm.scrollIntoView(pos, 60);
+      return Boolean(pos);
+    },
     refresh: () => cm.refresh(),
     destroy() {
       binding.destroy();

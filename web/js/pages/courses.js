@@ -1,7 +1,10 @@
 // The course catalogue, and one course's exercises with the student's progress.
 
 import * as api from "../api.js";
+import * as session from "../session.js";
 import { h, replace } from "../dom.js";
+import { ClassPresence } from "../class-presence.js";
+import { renderPeople } from "../people-panel.js";
 
 const PROGRESS = {
   solved: { label: "Solved", icon: "✓" },
@@ -68,6 +71,7 @@ export async function renderCourse(main, { courseId }, ctx) {
   const solved = list.assignments.filter((a) => a.progress === "solved").length;
   const total = list.assignments.length;
   const next = list.next_unsolved;
+  const people = h("section", { class: "card", id: "people", "aria-labelledby": "people-title", hidden: !course?.my_role || course.my_role === "invited" });
   replace(
     main,
     h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/courses" }, "Courses")),
@@ -82,6 +86,9 @@ export async function renderCourse(main, { courseId }, ctx) {
       ),
       course?.my_role === "teacher"
         ? h("a", { class: "button button-secondary", href: `#/courses/${courseId}/projects`, id: "course-projects" }, "Template and students' projects")
+        : null,
+      ["owner", "teacher"].includes(course?.my_role)
+        ? h("a", { class: "button button-secondary", href: `#/courses/${courseId}/roster`, id: "roster-link" }, "Roster")
         : null,
       next
         ? h("a", { class: "button", href: `#/courses/${courseId}/assignments/${next}`, id: "continue" }, solved ? "Continue" : "Start")
@@ -124,5 +131,21 @@ export async function renderCourse(main, { courseId }, ctx) {
             ),
           ),
     ),
+    people,
   );
+  return people.hidden ? undefined : coursePeople(people, courseId, ctx);
+}
+
+/** The course's people on its page; following someone takes the page to their project. */
+function coursePeople(panel, courseId, ctx) {
+  const presence = new ClassPresence({
+    courseId,
+    token: session.token,
+    onPeople: (people, me) => {
+      renderPeople(panel, { people, me, following: presence.following, onFollow: (id) => presence.follow(id) });
+      const target = people.get(presence.following);
+      if (target?.online && target.project_id) ctx.navigate(`#/projects/${target.project_id}`);
+    },
+  });
+  return () => presence.destroy();
 }

@@ -13,6 +13,8 @@ import { openShareDialog } from "../ide/share.js";
 import { downloadZip } from "../ide/download.js";
 import { baseName, join, languageName, movedPath, normalisePath, parentOf } from "../ide/tree.js";
 import { presenceSentence } from "../ide/presence.js";
+import { ClassPresence } from "../class-presence.js";
+import { renderPeople } from "../people-panel.js";
 
 /** How often the project (tree, access) is read again while the page is open. */
 const POLL_MS = 3_000;
@@ -54,6 +56,7 @@ class ProjectPage {
     window.addEventListener("beforeunload", this.onBeforeUnload);
     // The tests' handle on the page (and a console's): read-only, nothing here depends on it.
     window.__ide = this;
+    this.startPeople();
     const first = this.files.find((f) => !f.directory);
     if (first) this.openTab(first, false);
   }
@@ -71,6 +74,7 @@ class ProjectPage {
     clearInterval(this.poll);
     window.removeEventListener("beforeunload", this.onBeforeUnload);
     document.removeEventListener("visibilitychange", this.onVisible);
+    this.classPresence.destroy();
     for (const id of [...this.tabs.keys()]) this.closeTab(id);
     if (window.__ide === this) window.__ide = null;
   }
@@ -92,6 +96,7 @@ class ProjectPage {
     this.stateText = h("span", { id: "file-state", class: "connection" });
     this.pendingText = h("span", { id: "file-pending", class: "hint" });
     this.presence = h("div", { id: "presence", class: "presence", "aria-live": "polite" });
+    this.peoplePanel = h("section", { class: "ide-people card", id: "people", "aria-labelledby": "people-title" });
     this.accessBadge = h("span", { id: "access-badge", class: "badge badge-info", hidden: !this.readOnly }, "Read-only");
     this.buttons = {
       newFile: h("button", { type: "button", class: "button button-quiet", id: "new-file", onclick: () => this.create(false) }, "New file"),
@@ -142,6 +147,7 @@ class ProjectPage {
           this.panels,
           h("div", { class: "ide-status" }, this.stateText, this.pendingText, this.presence),
         ),
+        this.peoplePanel,
       ),
     );
     this.updateButtons();
@@ -211,7 +217,10 @@ class ProjectPage {
         },
         peers: (list) => {
           entry.peers = list;
-          if (this.active === id) this.showPresence();
+          if (this.active === id) {
+            this.showPresence();
+            this.keepFollowedInView();
+          }
         },
         denied: () => this.lostWrite(id),
         ended: (kind, reason) => this.ended(id, kind, reason),
@@ -222,6 +231,7 @@ class ProjectPage {
 
   activate(id, focus) {
     this.active = id;
+    this.classPresence?.moveTo(this.project.id, id);
     for (const [fileId, entry] of this.tabs) {
       const on = fileId === id;
       entry.tab.classList.toggle("tab-active", on);
@@ -262,7 +272,10 @@ class ProjectPage {
       const next = [...this.tabs.keys()].pop();
       this.active = null;
       if (next !== undefined && !this.closed) this.activate(next, false);
-      else this.showStatus();
+      else {
+        this.classPresence.moveTo(this.project.id, null);
+        this.showStatus();
+      }
     }
   }
 
@@ -275,6 +288,45 @@ class ProjectPage {
     entry.pending = 0;
     entry.session = this.startSession(file, entry.panel, entry);
     if (this.active === id) entry.session.refresh();
+  }
+
+  // ----- the course's people, and following one of them -----
+
+  startPeople() {
+    this.classPresence = new ClassPresence({
+      courseId: this.project.course_id,
+      token: session.token,
+      onPeople: (people, me) => {
+        renderPeople(this.peoplePanel, {
+          people,
+          me,
+          following: this.classPresence.following,
+          onFollow: (userId) => this.classPresence.follow(userId),
+        });
+        this.followMoves(people);
+      },
+      onState: (state) => (this.peoplePanel.dataset.state = state),
+    });
+    this.classPresence.moveTo(this.project.id, this.active);
+  }
+
+  /** Goes where the followed person is: their project, then their file, then their caret. */
+  followMoves(people) {
+    const target = people.get(this.classPresence.following);
+    if (!target?.online || !target.project_id || this.closed) return;
+    if (target.project_id !== this.project.id) {
+      this.ctx.navigate(`#/projects/${target.project_id}`);
+      return;
+    }
+    if (!target.file_id || target.file_id === this.active) return;
+    const file = this.files.find((f) => f.id === target.file_id);
+    if (file) this.openTab(file, false);
+    else this.refresh();
+  }
+
+  keepFollowedInView() {
+    const following = this.classPresence?.following;
+    if (following) this.tabs.get(this.active)?.session.reveal(following);
   }
 
   // ----- status -----

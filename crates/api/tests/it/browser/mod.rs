@@ -21,6 +21,7 @@ use testkit::browser::{run_script, until, STEP};
 use testkit::env::repo_root;
 use testkit::{Browser, Stack};
 
+mod class;
 mod exercise;
 mod ide;
 mod modules;
