@@ -7,8 +7,8 @@
 
 pub(crate) mod editor;
 mod load;
-mod ours;
-mod process;
+pub(crate) mod ours;
+pub(crate) mod process;
 
 pub use load::{load, Report};
 use process::Server;

@@ -14,11 +14,16 @@
 //! `cargo run --release -p bench -- ide [--keystrokes N] [--gap-ms G]` types N keystrokes in
 //! one headless Chromium into a file another Chromium has open in the web IDE, and reports
 //! keystroke-to-rendered latency next to two bare Yjs clients through the hub, with the ratio.
+//! `cargo run --release -p bench -- class [--students N] [--seconds S] [--move-ms M]` puts a
+//! course of N students on the hub's class presence socket across two hub replicas, each
+//! moving to another file every M ms for S seconds, and reports move-to-arrival latency at the
+//! others, Redis commands per second and hub memory per online student.
 //! `cargo run --release -p bench -- faults [--only NAME,…] [--students N] [--writers W]
 //! [--work-dir DIR]` is the fault campaign (`deploy/faults.sh`): the release binaries as
 //! separate processes under a steady load, one fault after another, and a table of what each
 //! did to submissions and edits and how long the platform took to recover.
 
+mod class;
 mod faults;
 mod grading;
 mod hub;
@@ -71,6 +76,14 @@ async fn main() -> anyhow::Result<()> {
             };
             hub::run(options).await
         }
+        Some("class") => {
+            let options = class::Options {
+                students: flag(&args, "--students", 300)?,
+                seconds: flag(&args, "--seconds", 20)? as u64,
+                move_ms: flag(&args, "--move-ms", 3000)? as u64,
+            };
+            class::run(options).await
+        }
         Some("ide") => {
             let options = ide::Options {
                 keystrokes: flag(&args, "--keystrokes", 500)?,
@@ -97,6 +110,7 @@ async fn main() -> anyhow::Result<()> {
             "usage: bench grading [--submissions N] [--concurrency C] [--list-seconds S]\n       \
              bench hub [--rooms R] [--editors E] [--seconds S] [--interval-ms I]\n       \
              bench ide [--keystrokes N] [--gap-ms G]\n       \
+             bench class [--students N] [--seconds S] [--move-ms M]\n       \
              bench faults [--only NAME,…] [--students N] [--writers W] [--work-dir DIR]"
         ),
     }

@@ -32,16 +32,7 @@ pub async fn start(rooms: usize) -> anyhow::Result<(Server, Target, Scratch)> {
     let documents = seed(scratch.database().url(), rooms).await?;
 
     let port = free_port()?;
-    let mut command = tokio::process::Command::new(binary);
-    command
-        .env("HUB__LISTEN", format!("127.0.0.1:{port}"))
-        .env("HUB__REDIS_URL", testkit::env::redis_url())
-        .env("HUB__DATABASE_URL", scratch.database().url())
-        .env("HUB__JWT_SECRET", testkit::JWT_SECRET)
-        .env("HUB__KEY_PREFIX", scratch.prefix())
-        .env("SECRETS_DIR", "/nonexistent")
-        .env("RUST_LOG", "warn");
-    let server = Server::start(command, port).await?;
+    let server = Server::start(hub_command(&binary, &scratch, port), port).await?;
 
     let urls: Arc<Vec<String>> = Arc::new(
         documents
@@ -63,8 +54,27 @@ pub async fn start(rooms: usize) -> anyhow::Result<(Server, Target, Scratch)> {
     Ok((server, target, scratch))
 }
 
+/// The hub binary on `port` with the scratch's database and key prefix, and nothing else from
+/// this process's environment or secrets.
+pub(crate) fn hub_command(
+    binary: &std::path::Path,
+    scratch: &Scratch,
+    port: u16,
+) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .env("HUB__LISTEN", format!("127.0.0.1:{port}"))
+        .env("HUB__REDIS_URL", testkit::env::redis_url())
+        .env("HUB__DATABASE_URL", scratch.database().url())
+        .env("HUB__JWT_SECRET", testkit::JWT_SECRET)
+        .env("HUB__KEY_PREFIX", scratch.prefix())
+        .env("SECRETS_DIR", "/nonexistent")
+        .env("RUST_LOG", "warn");
+    command
+}
+
 /// `cargo build --release -p hub`; returns the binary.
-fn build_hub() -> anyhow::Result<PathBuf> {
+pub(crate) fn build_hub() -> anyhow::Result<PathBuf> {
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let status = std::process::Command::new(env!("CARGO"))
         .args(["build", "--release", "--quiet", "-p", "hub"])
