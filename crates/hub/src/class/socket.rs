@@ -22,7 +22,7 @@ use crate::outbox::Outbox;
 use crate::rate::TokenBucket;
 use crate::routes::socket::{accept, Handshake};
 use crate::session::too_slow;
-use crate::state::AppState;
+use crate::state::{AppState, UserSlot};
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, ProtocolError};
 use chrono::{DateTime, Utc};
@@ -202,6 +202,8 @@ struct Joined {
     entry: Entry,
     teacher: bool,
     members: HashMap<UserId, Member>,
+    /// Counted with the user's document sockets against `max_connections_per_user`.
+    _slot: UserSlot,
 }
 
 struct Socket {
@@ -252,6 +254,9 @@ impl Socket {
             .find(|m| m.user_id == claims.sub)
             .ok_or(Close::NoSuchCourse)?;
         let teacher = me.teacher;
+        let slot = state
+            .user_slot(claims.sub)
+            .ok_or(Close::TooManyConnections(state.max_connections_per_user))?;
         let view = self.class.view(self.course).await.map_err(unavailable)?;
         let mut changes = view.subscribe();
         self.joined = Some(Joined {
@@ -268,6 +273,7 @@ impl Socket {
             },
             teacher,
             members: members.into_iter().map(|m| (m.user_id, m)).collect(),
+            _slot: slot,
         });
         self.save(Save::Write).await?;
         self.send_people()?;
