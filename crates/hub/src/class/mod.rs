@@ -97,7 +97,8 @@ struct ViewState {
     /// Whether a snapshot was loaded; until then announcements wait in `pending`.
     loaded: bool,
     version: u64,
-    entries: HashMap<String, Entry>,
+    /// Each user's entries by their field (a user's sockets are looked up without the others').
+    entries: HashMap<UserId, HashMap<String, Entry>>,
     seen: HashMap<UserId, i64>,
     pending: Vec<Event>,
     /// The version the last sweep read: if the view is still behind it at the next sweep, an
@@ -113,10 +114,14 @@ impl ViewState {
         }
         self.version = event.v;
         self.seen.insert(event.user, event.seen);
+        let mine = self.entries.entry(event.user).or_default();
         match event.entry {
-            Some(entry) => self.entries.insert(event.conn, entry),
-            None => self.entries.remove(&event.conn),
+            Some(entry) => mine.insert(event.conn, entry),
+            None => mine.remove(&event.conn),
         };
+        if mine.is_empty() {
+            self.entries.remove(&event.user);
+        }
         true
     }
 }
@@ -158,11 +163,10 @@ impl View {
     /// `user`'s presence: their latest entry and how many tabs they have open.
     pub fn summary(&self, user: UserId) -> Summary {
         let state = self.lock();
-        let mine = state.entries.values().filter(|e| e.user == user);
-        let tabs = mine.clone().count();
+        let mine = state.entries.get(&user);
         Summary {
-            entry: mine.max_by_key(|e| e.at).cloned(),
-            tabs,
+            entry: mine.and_then(|m| m.values().max_by_key(|e| e.at)).cloned(),
+            tabs: mine.map_or(0, HashMap::len),
             last_seen: state.seen.get(&user).copied(),
         }
     }
@@ -172,9 +176,9 @@ impl View {
         let state = self.lock();
         let mut users: Vec<UserId> = state
             .entries
-            .values()
-            .map(|e| e.user)
-            .chain(state.seen.keys().copied())
+            .keys()
+            .chain(state.seen.keys())
+            .copied()
             .collect();
         users.sort_unstable();
         users.dedup();
@@ -206,7 +210,14 @@ impl View {
     fn load(&self, snapshot: Snapshot) {
         let mut state = self.lock();
         state.version = snapshot.version;
-        state.entries = snapshot.entries;
+        state.entries = HashMap::new();
+        for (conn, entry) in snapshot.entries {
+            state
+                .entries
+                .entry(entry.user)
+                .or_default()
+                .insert(conn, entry);
+        }
         state.seen = snapshot.seen;
         state.loaded = true;
         let mut pending = std::mem::take(&mut state.pending);
