@@ -1,9 +1,12 @@
 //! The JSON shapes the api answers with.
 
 use crate::access::CourseRole;
+use crate::domain::trial::TrialId;
 use chrono::{DateTime, Utc};
-use contracts::{AssignmentId, CourseId, Limits, SubmissionId, TestCase, TestOutcome, UserId};
-use db::models::{Assignment, Course, Submission, User};
+use contracts::{
+    AssignmentId, CourseId, Limits, SubmissionId, TestCase, TestOutcome, UserId, Verdict,
+};
+use db::models::{Assignment, Course, Submission, Trial, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -230,6 +233,79 @@ impl From<Submission> for SubmissionView {
             created_at: s.created_at,
             started_at: s.started_at,
             finished_at: s.finished_at,
+        }
+    }
+}
+
+/// What a grader reported of a trial, as stored.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct TrialOutcome {
+    pub verdict: Option<Verdict>,
+    pub tests: Vec<TestOutcome>,
+    pub feedback: String,
+}
+
+/// One test of a trial: its outcome, with everything the grader saw, and whether students
+/// will see only its name and outcome.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrialTestView {
+    #[serde(flatten)]
+    pub outcome: TestOutcome,
+    pub hidden: bool,
+}
+
+/// A trial of a reference solution, for the teacher who started it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrialView {
+    pub id: TrialId,
+    pub course_id: CourseId,
+    /// `queued`, `grading`, `graded` or `error` (also when its job was lost).
+    pub status: String,
+    /// Set once graded.
+    pub verdict: Option<Verdict>,
+    /// Per test, in the order tried; every test's details are shown, hidden ones included.
+    pub tests: Vec<TrialTestView>,
+    /// The first failure, readable; or why the trial could not be graded.
+    pub feedback: String,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl TrialView {
+    /// The view of `trial`; one that waited past `lost_after` is shown as the error it is.
+    pub fn new(trial: Trial, lost_after: chrono::Duration) -> Self {
+        let lost = crate::store::trials::is_lost(&trial, lost_after, Utc::now());
+        let tried: Vec<TestCase> = serde_json::from_value(trial.tests).unwrap_or_default();
+        let outcome: TrialOutcome = trial
+            .outcome
+            .and_then(|outcome| serde_json::from_value(outcome).ok())
+            .unwrap_or_default();
+        let tests = outcome
+            .tests
+            .into_iter()
+            .enumerate()
+            .map(|(index, outcome)| TrialTestView {
+                hidden: tried.get(index).is_some_and(TestCase::is_hidden),
+                outcome,
+            })
+            .collect();
+        let (status, feedback) = if lost {
+            (
+                "error".to_owned(),
+                "no grader answered in time; try again".to_owned(),
+            )
+        } else {
+            (trial.status, outcome.feedback)
+        };
+        Self {
+            id: TrialId(trial.id),
+            course_id: CourseId(trial.course_id),
+            status,
+            verdict: outcome.verdict,
+            tests,
+            feedback,
+            created_at: trial.created_at,
+            finished_at: trial.finished_at,
         }
     }
 }

@@ -117,6 +117,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    trials (id) {
+        id -> Int8,
+        course_id -> Int8,
+        user_id -> Int8,
+        tests -> Jsonb,
+        status -> Text,
+        outcome -> Nullable<Jsonb>,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(courses -> users (owner_id));
 diesel::joinable!(course_invitations -> courses (course_id));
 diesel::joinable!(course_invitations -> users (user_id));
@@ -131,6 +144,8 @@ diesel::joinable!(projects -> users (owner_id));
 diesel::joinable!(project_members -> projects (project_id));
 diesel::joinable!(project_members -> users (user_id));
 diesel::joinable!(project_files -> projects (project_id));
+diesel::joinable!(trials -> courses (course_id));
+diesel::joinable!(trials -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -142,5 +157,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     template_entries,
     projects,
     project_members,
-    project_files
+    project_files,
+    trials
 );

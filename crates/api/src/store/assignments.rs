@@ -4,7 +4,7 @@ use db::models::{Assignment, AssignmentFields};
 use db::schema::assignments;
 use diesel::prelude::*;
 use diesel::result::Error;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 pub async fn by_id(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<Assignment>, Error> {
     assignments::table
@@ -68,4 +68,37 @@ pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> Result<(), Error> 
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Puts the course's assignments in the order of `ids` (positions 1, 2, …) and returns them
+/// so; `None`, changing nothing, unless `ids` names each of them exactly once. The course's
+/// assignments are locked meanwhile, so an assignment created concurrently is either among
+/// them or makes the order incomplete.
+pub async fn reorder(
+    conn: &mut AsyncPgConnection,
+    course: i64,
+    ids: &[i64],
+) -> Result<Option<Vec<Assignment>>, Error> {
+    conn.transaction::<_, Error, _>(async |conn| {
+        let mut current: Vec<i64> = assignments::table
+            .filter(assignments::course_id.eq(course))
+            .select(assignments::id)
+            .for_update()
+            .load(conn)
+            .await?;
+        let mut given = ids.to_vec();
+        current.sort_unstable();
+        given.sort_unstable();
+        if current != given {
+            return Ok(None);
+        }
+        for (position, id) in (1..).zip(ids) {
+            diesel::update(assignments::table.find(id))
+                .set(assignments::position.eq(position))
+                .execute(conn)
+                .await?;
+        }
+        of_course(conn, course).await.map(Some)
+    })
+    .await
 }
