@@ -53,6 +53,10 @@ const routes = [
       (await import("./pages/course-projects.js")).render(el, { courseId: Number(p.match[1]) }, ctx),
   },
   {
+    pattern: /^\/courses\/(\d+)\/authoring$/,
+    render: async (el, p, ctx) => (await import("./pages/authoring.js")).render(el, { courseId: Number(p.match[1]) }, ctx),
+  },
+  {
     pattern: /^\/courses\/(\d+)\/assignments\/(\d+)$/,
     render: (el, p, ctx) =>
       exercise.render(el, { courseId: Number(p.match[1]), assignmentId: Number(p.match[2]) }, ctx),
