@@ -64,7 +64,7 @@ class AuthoringPage {
 
   destroy() {
     clearTimeout(this.previewTimer);
-    clearTimeout(this.trialTimer);
+    this.stopTrial();
   }
 
   // ----- layout -----
@@ -77,6 +77,8 @@ class AuthoringPage {
     this.list = h("ol", { class: "authoring-list", id: "authoring-list" });
     this.listError = h("p", { class: "alert", role: "alert", id: "list-error" });
     this.editor = h("form", { class: "card authoring-editor", id: "assignment-form", "aria-labelledby": "editor-title", novalidate: true });
+    // "Saved" stays true only until the next change.
+    this.editor.addEventListener("input", () => this.editor.querySelector("#saved")?.remove());
     this.editor.addEventListener("submit", (event) => {
       event.preventDefault();
       this.save();

@@ -8,6 +8,7 @@ use super::*;
 
 const HANDOUT: &str = "# Squares\n\nRead a number `n` and print `n * n`.";
 const SOLUTION: &str = "n = int(input())\nprint(n * n)\n";
+const ENTER: &str = "\u{E007}";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_teacher_writes_an_assignment_in_the_page_that_a_student_then_solves() -> Result<()> {
@@ -171,6 +172,73 @@ async fn authoring(stack: &Stack, t: &Browser, s: &Browser) -> Result<()> {
     )
     .await?;
     t.screenshot("page").await?;
+
+    // A second one, moved before the first from the keyboard, then deleted after confirming.
+    t.click("#new-assignment").await?;
+    t.type_into("#a-title", "Cubes").await?;
+    t.type_into("#test-1-name", "small").await?;
+    t.type_into("#test-1-stdin", "2").await?;
+    t.type_into("#test-1-expected_stdout", "8").await?;
+    t.click("#save").await?;
+    let rows = "return [...document.querySelectorAll('#authoring-list [data-assignment-id]')]
+                    .map((row) => row.querySelector('.title').textContent)";
+    t.wait_for(
+        "Cubes listed second",
+        STEP,
+        &format!("const titles = (() => {{ {rows} }})(); return titles.join() === 'Squares,Cubes'"),
+    )
+    .await?;
+    t.find("#authoring-list [data-assignment-id]:last-child .move-up")
+        .await?
+        .send_keys(ENTER)
+        .await?;
+    t.wait_for(
+        "Cubes moved first, the focus still on its button",
+        STEP,
+        &format!(
+            "const titles = (() => {{ {rows} }})();
+             const focused = document.activeElement.closest('[data-assignment-id]');
+             return titles.join() === 'Cubes,Squares' && focused?.textContent.includes('Cubes')"
+        ),
+    )
+    .await?;
+    let listed: Value = http
+        .get(format!("{base}/api/courses/{course}/assignments"))
+        .bearer_auth(tess["token"].as_str().context("a token")?)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let order: Vec<&str> = listed["assignments"]
+        .as_array()
+        .context("assignments")?
+        .iter()
+        .filter_map(|a| a["title"].as_str())
+        .collect();
+    check(
+        order == ["Cubes", "Squares"],
+        "the api keeps the new order",
+        &listed,
+    )?;
+    let cubes = "#authoring-list [data-assignment-id]:first-child";
+    t.click(&format!("{cubes} .delete")).await?;
+    t.wait_for(
+        "the confirmation, focused",
+        STEP,
+        "return document.activeElement.classList.contains('confirm-delete')",
+    )
+    .await?;
+    t.screenshot("confirm-delete").await?;
+    t.click(".cancel-delete").await?;
+    t.click(&format!("{cubes} .delete")).await?;
+    t.click(".confirm-delete").await?;
+    t.wait_for(
+        "Cubes deleted",
+        STEP,
+        &format!("const titles = (() => {{ {rows} }})(); return titles.join() === 'Squares'"),
+    )
+    .await?;
 
     // A student finds it in the catalogue, reads the handout and solves it.
     let sam = testkit::browser::register(&http, &base, "sam", "Sam").await?;
