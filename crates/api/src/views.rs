@@ -309,3 +309,70 @@ impl TrialView {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contracts::TestStatus;
+    use serde_json::{json, Value};
+
+    fn trial(status: &str, age_minutes: i64, outcome: Option<Value>) -> Trial {
+        Trial {
+            id: 9,
+            course_id: 1,
+            user_id: 2,
+            tests: json!([
+                {"kind": "io", "name": "shown", "stdin": "", "expected_stdout": "1"},
+                {"kind": "io", "name": "secret", "stdin": "", "expected_stdout": "2", "hidden": true},
+            ]),
+            status: status.into(),
+            outcome,
+            created_at: Utc::now() - chrono::Duration::minutes(age_minutes),
+            finished_at: None,
+        }
+    }
+
+    #[test]
+    fn a_trial_waiting_past_the_lost_job_delay_reads_as_an_error() {
+        let five = chrono::Duration::minutes(5);
+        assert_eq!(
+            TrialView::new(trial("queued", 1, None), five).status,
+            "queued"
+        );
+        let lost = TrialView::new(trial("grading", 6, None), five);
+        assert_eq!(lost.status, "error");
+        assert!(
+            lost.feedback.contains("no grader answered"),
+            "{}",
+            lost.feedback
+        );
+        let outcome = json!({"verdict": "accepted", "feedback": "", "tests": []});
+        assert_eq!(
+            TrialView::new(trial("graded", 60, Some(outcome)), five).status,
+            "graded"
+        );
+    }
+
+    #[test]
+    fn a_trials_tests_say_which_are_hidden_by_their_place() {
+        let outcome = TrialOutcome {
+            verdict: Some(Verdict::WrongAnswer),
+            tests: ["shown", "secret"]
+                .map(|name| TestOutcome {
+                    name: name.into(),
+                    status: TestStatus::Failed,
+                    message: Some("printed 3".into()),
+                    duration_ms: 1,
+                })
+                .to_vec(),
+            feedback: "Test \"shown\" failed.".into(),
+        };
+        let view = TrialView::new(
+            trial("graded", 0, Some(serde_json::to_value(outcome).unwrap())),
+            chrono::Duration::minutes(5),
+        );
+        let hidden: Vec<bool> = view.tests.iter().map(|t| t.hidden).collect();
+        assert_eq!(hidden, [false, true]);
+        assert_eq!(view.verdict, Some(Verdict::WrongAnswer));
+    }
+}

@@ -15,8 +15,9 @@ use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 use crate::store;
 use crate::store::trials::NewTrial;
-use crate::views::TrialView;
+use crate::views::{TrialOutcome, TrialView};
 use actix_web::{web, HttpResponse};
+use chrono::Utc;
 use contracts::{CourseId, Limits, SubmissionJob, TestCase, UserId, MESSAGE_VERSION};
 use http_edge::StorageRoom;
 
@@ -80,12 +81,19 @@ pub async fn create(
         },
         enqueued_at: trial.created_at,
     };
-    // Not published is not graded: the trial is shown as lost once `lost_grading_after_ms`
-    // has passed, and no longer counts against the caller's cap.
-    state
-        .streams
-        .publish(&state.keys.submissions(), &job)
-        .await?;
+    if let Err(error) = state.streams.publish(&state.keys.submissions(), &job).await {
+        // Not on the stream, never graded: finished at once, so that it holds no place under
+        // the caller's cap while Redis is away.
+        let outcome = TrialOutcome {
+            feedback: "the trial could not be queued; try again".into(),
+            ..TrialOutcome::default()
+        };
+        let outcome =
+            serde_json::to_value(outcome).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let mut conn = state.conn().await?;
+        store::trials::record_finished(&mut conn, trial.id, "error", &outcome, Utc::now()).await?;
+        return Err(error.into());
+    }
     Ok(HttpResponse::Accepted().json(TrialView::new(trial, state.lost_grading_after)))
 }
 
