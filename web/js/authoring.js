@@ -118,6 +118,11 @@ export function assignmentRequest(draft) {
   };
 }
 
+/** What saving `draft` would send, as a string: two drafts that save the same compare equal. */
+export function snapshot(draft) {
+  return JSON.stringify(assignmentRequest(draft));
+}
+
 /** The `TrialRequest` body: the reference solution against the draft as it stands. */
 export function trialRequest(draft) {
   return { code: draft.reference, assignment: assignmentRequest(draft) };

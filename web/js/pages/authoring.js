@@ -15,6 +15,7 @@ import {
   emptyTest,
   errorField,
   moved,
+  snapshot,
   trialPending,
   trialRequest,
   trialSummary,
@@ -54,17 +55,29 @@ class AuthoringPage {
     this.runtimes = runtimes.length ? runtimes : ["python3"];
     this.confirming = null; // the id whose deletion awaits confirmation
     this.draft = emptyDraft(this.runtimes[0]);
+    this.pristine = snapshot(this.draft);
     this.previewTimer = null;
     this.trialTimer = null;
     this.trialId = null;
     this.build(main);
     this.renderList();
     this.renderEditor();
+    // Leaving or reloading the page asks first while the editor holds unsaved changes.
+    this.onBeforeUnload = (event) => {
+      if (this.dirty()) event.preventDefault();
+    };
+    window.addEventListener("beforeunload", this.onBeforeUnload);
   }
 
   destroy() {
     clearTimeout(this.previewTimer);
     this.stopTrial();
+    window.removeEventListener("beforeunload", this.onBeforeUnload);
+  }
+
+  /** Whether the editor holds changes that saving would send. */
+  dirty() {
+    return snapshot(this.draft) !== this.pristine;
   }
 
   // ----- layout -----
@@ -207,7 +220,7 @@ class AuthoringPage {
       const title = this.assignments.find((a) => a.id === id)?.title;
       this.assignments = this.assignments.filter((a) => a.id !== id);
       this.confirming = null;
-      if (this.draft.id === id) this.open(null);
+      if (this.draft.id === id) this.open(null, { discard: true });
       this.renderList();
       document.getElementById("new-assignment")?.focus();
       this.ctx.announce(`Deleted “${title}”.`);
@@ -218,7 +231,9 @@ class AuthoringPage {
 
   // ----- the editor -----
 
-  async open(id) {
+  /** Opens the assignment `id` (null: a new one), asking first unless `discard`. */
+  async open(id, { discard = false } = {}) {
+    if (!discard && this.dirty() && !window.confirm("Discard the changes you have not saved?")) return;
     this.stopTrial();
     if (id === null) {
       this.draft = emptyDraft(this.runtimes[0]);
@@ -230,6 +245,7 @@ class AuthoringPage {
         return;
       }
     }
+    this.pristine = snapshot(this.draft);
     this.renderList();
     this.renderEditor();
     this.editor.querySelector("#a-title")?.focus();
@@ -435,6 +451,7 @@ class AuthoringPage {
       const created = !this.draft.id;
       const reference = this.draft.reference;
       this.draft = { ...draftFromAssignment(saved), reference };
+      this.pristine = snapshot(this.draft);
       const summary = { id: saved.id, position: saved.position, title: saved.title, runtime: saved.runtime };
       this.assignments = created
         ? [...this.assignments, summary]

@@ -9,6 +9,7 @@ import {
   emptyDraft,
   errorField,
   moved,
+  snapshot,
   trialPending,
   trialRequest,
   trialSummary,
@@ -111,4 +112,14 @@ test("a trial's summary counts its passed tests and names the verdict", () => {
     "The reference solution passes: 1 of 1 tests passed.",
   );
   assert.match(trialSummary({ status: "error", feedback: "lost", tests: [] }), /could not be graded: lost/);
+});
+
+test("a draft differs from its saved snapshot only once what saving sends has changed", () => {
+  const draft = draftFromAssignment(saved);
+  const pristine = snapshot(draft);
+  draft.reference = "print(1)";
+  assert.equal(snapshot(draft), pristine, "the reference solution is not saved");
+  draft.tests[1].hidden = false;
+  assert.notEqual(snapshot(draft), pristine);
+  assert.equal(snapshot(draftFromAssignment(saved)), pristine);
 });
