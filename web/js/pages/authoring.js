@@ -1,8 +1,9 @@
 // A teacher's authoring page for one course: its assignments in order (create, edit, move,
 // delete after a confirmation), the editor (title, Markdown handout with the api's own
 // rendering as a live preview, tests with their visibility, limits, runtime), trying a
-// reference solution against the tests before saving, and publishing the course. An api
-// refusal is shown next to the field it names. The logic lives in ../authoring.js.
+// reference solution against the tests before saving (read until graded, and at once when the
+// relay pushes one of its events), and publishing the course. An api refusal is shown next to
+// the field it names. The logic lives in ../authoring.js.
 
 import * as api from "../api.js";
 import { h, replace } from "../dom.js";
@@ -67,12 +68,20 @@ class AuthoringPage {
       if (this.dirty()) event.preventDefault();
     };
     window.addEventListener("beforeunload", this.onBeforeUnload);
+    // The relay pushes the trial's events as it does a submission's: read it at once rather
+    // than at the next poll (the api may record the event a moment later; polling goes on).
+    this.unsubscribe = ctx.live.subscribe({
+      event: (event) => {
+        if (this.trialId !== null && event.submission_id === this.trialId) this.pollTrial(this.trialId);
+      },
+    });
   }
 
   destroy() {
     clearTimeout(this.previewTimer);
     this.stopTrial();
     window.removeEventListener("beforeunload", this.onBeforeUnload);
+    this.unsubscribe();
   }
 
   /** Whether the editor holds changes that saving would send. */
@@ -518,6 +527,7 @@ class AuthoringPage {
           )
         : null,
     );
+    clearTimeout(this.trialTimer);
     if (pending) {
       this.trialTimer = setTimeout(() => this.pollTrial(trial.id), TRIAL_POLL_MS);
     } else {

@@ -108,6 +108,7 @@ async fn authoring(stack: &Stack, t: &Browser, s: &Browser) -> Result<()> {
 
     // The reference solution against the tests, before saving: graded by the grader.
     t.type_into("#a-code", SOLUTION).await?;
+    let trying = Instant::now();
     t.click("#try-reference").await?;
     let tried = t
         .wait_for(
@@ -119,6 +120,10 @@ async fn authoring(stack: &Stack, t: &Browser, s: &Browser) -> Result<()> {
              return v && v.textContent === 'Accepted' && rows.length === 2 ? rows : null",
         )
         .await?;
+    eprintln!(
+        "the trial's verdict shown {} ms after the click",
+        trying.elapsed().as_millis()
+    );
     check(
         tried == json!([["small", "Visible", "Passed"], ["big", "Hidden", "Passed"]]),
         "each test passed, the hidden one marked so",
