@@ -11,13 +11,12 @@
 //! `results_history_ms` (at most `results_history_entries` events) for relays to resume from.
 
 use crate::dispatch;
-use crate::domain::trial::TRIAL_ASSIGNMENT;
+use crate::domain::trial::{TrialOutcome, TRIAL_ASSIGNMENT};
 use crate::error::ApiError;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::store;
 use crate::store::submissions::Finished;
-use crate::views::TrialOutcome;
 use contracts::consumer::{Consumer, DeadEnd, Handler, Options, Outcome, Received, Retention};
 use contracts::keys::API_GROUP;
 use contracts::{Delivery, ResultEvent, ResultKind, MESSAGE_VERSION};
@@ -242,8 +241,6 @@ async fn record_trial(state: &AppState, event: &ResultEvent) -> Result<bool, Api
             finished_at,
         ),
     };
-    let outcome =
-        serde_json::to_value(outcome).map_err(|error| ApiError::Internal(error.to_string()))?;
     Ok(store::trials::record_finished(&mut conn, id, status, &outcome, *finished_at).await?)
 }
 

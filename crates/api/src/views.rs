@@ -1,7 +1,7 @@
 //! The JSON shapes the api answers with.
 
 use crate::access::CourseRole;
-use crate::domain::trial::TrialId;
+use crate::domain::trial::{TrialId, TrialOutcome};
 use chrono::{DateTime, Utc};
 use contracts::{
     AssignmentId, CourseId, Limits, SubmissionId, TestCase, TestOutcome, UserId, Verdict,
@@ -235,14 +235,6 @@ impl From<Submission> for SubmissionView {
             finished_at: s.finished_at,
         }
     }
-}
-
-/// What a grader reported of a trial, as stored.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct TrialOutcome {
-    pub verdict: Option<Verdict>,
-    pub tests: Vec<TestOutcome>,
-    pub feedback: String,
 }
 
 /// One test of a trial: its outcome, with everything the grader saw, and whether students

@@ -4,7 +4,7 @@
 //! [`TRIAL_ASSIGNMENT`], since a trial belongs to no assignment.
 
 use crate::domain::assignment::AssignmentRequest;
-use contracts::{AssignmentId, SubmissionId, TestCase};
+use contracts::{AssignmentId, SubmissionId, TestCase, TestOutcome, Verdict};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -36,6 +36,14 @@ pub struct TrialRequest {
     /// The assignment as it would be saved; checked as saving it would be, and a problem is
     /// named by the same field.
     pub assignment: AssignmentRequest,
+}
+
+/// What a grader reported of a trial, as stored.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct TrialOutcome {
+    pub verdict: Option<Verdict>,
+    pub tests: Vec<TestOutcome>,
+    pub feedback: String,
 }
 
 /// `tests` with every test shown: the grader leaves out what a hidden test's input and output

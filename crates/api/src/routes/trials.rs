@@ -10,12 +10,12 @@
 use crate::access::Access;
 use crate::auth::Caller;
 use crate::domain::code::Code;
-use crate::domain::trial::{revealed, TrialId, TrialRequest, TRIAL_ASSIGNMENT};
+use crate::domain::trial::{revealed, TrialId, TrialOutcome, TrialRequest, TRIAL_ASSIGNMENT};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 use crate::store;
 use crate::store::trials::NewTrial;
-use crate::views::{TrialOutcome, TrialView};
+use crate::views::TrialView;
 use actix_web::{web, HttpResponse};
 use chrono::Utc;
 use contracts::{CourseId, Limits, SubmissionJob, TestCase, UserId, MESSAGE_VERSION};
@@ -88,8 +88,6 @@ pub async fn create(
             feedback: "the trial could not be queued; try again".into(),
             ..TrialOutcome::default()
         };
-        let outcome =
-            serde_json::to_value(outcome).map_err(|e| ApiError::Internal(e.to_string()))?;
         let mut conn = state.conn().await?;
         store::trials::record_finished(&mut conn, trial.id, "error", &outcome, Utc::now()).await?;
         return Err(error.into());

@@ -2,6 +2,7 @@
 //! only moves a trial forward (queued → grading → graded/error), as with submissions, so a
 //! redelivered event changes nothing.
 
+use crate::domain::trial::TrialOutcome;
 use chrono::{DateTime, Utc};
 use db::models::Trial;
 use db::schema::trials;
@@ -113,9 +114,11 @@ pub async fn record_finished(
     conn: &mut AsyncPgConnection,
     id: i64,
     status: &'static str,
-    outcome: &Value,
+    outcome: &TrialOutcome,
     finished_at: DateTime<Utc>,
 ) -> Result<bool, Error> {
+    let outcome =
+        serde_json::to_value(outcome).map_err(|e| Error::SerializationError(Box::new(e)))?;
     let updated = diesel::update(
         trials::table
             .find(id)
