@@ -91,7 +91,8 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(AssignmentView::full(updated)))
 }
 
-/// Deletes an assignment and every submission to it (the course's teachers only).
+/// Deletes an assignment and every submission to it (the course's teachers only); the ones
+/// after it move up a place.
 #[utoipa::path(delete, path = "/api/assignments/{id}", tag = "assignments",
     security(("bearer" = [])), params(("id" = i64, Path, description = "assignment id")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -103,8 +104,14 @@ pub async fn delete(
     let id = AssignmentId(path.into_inner());
     let mut conn = state.conn().await?;
     let current = taught(&mut conn, id, &caller).await?;
-    store::assignments::delete(&mut conn, id.0).await?;
+    let moved = store::assignments::delete(&mut conn, id.0).await?;
     forget(&state, &current).await;
+    // Their own views carry their positions.
+    let moved: Vec<String> = moved
+        .into_iter()
+        .map(|id| state.keys.cache_assignment(AssignmentId(id)))
+        .collect();
+    state.cache.invalidate(&moved).await;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -62,12 +62,30 @@ pub async fn update(
         .await
 }
 
-/// Deletes the assignment and, by cascade, its submissions.
-pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> Result<(), Error> {
-    diesel::delete(assignments::table.find(id))
-        .execute(conn)
-        .await?;
-    Ok(())
+/// Deletes the assignment and, by cascade, its submissions, and moves the course's later
+/// assignments up one place, so that positions 1, 2, … stay without a gap (pages number the
+/// exercises by them). Returns the ids of those that moved.
+pub async fn delete(conn: &mut AsyncPgConnection, id: i64) -> Result<Vec<i64>, Error> {
+    conn.transaction::<_, Error, _>(async |conn| {
+        let Some((course, position)) = diesel::delete(assignments::table.find(id))
+            .returning((assignments::course_id, assignments::position))
+            .get_result::<(i64, i32)>(conn)
+            .await
+            .optional()?
+        else {
+            return Ok(Vec::new());
+        };
+        diesel::update(
+            assignments::table
+                .filter(assignments::course_id.eq(course))
+                .filter(assignments::position.gt(position)),
+        )
+        .set(assignments::position.eq(assignments::position - 1))
+        .returning(assignments::id)
+        .get_results(conn)
+        .await
+    })
+    .await
 }
 
 /// Puts the course's assignments in the order of `ids` (positions 1, 2, …) and returns them

@@ -125,6 +125,20 @@ async fn teachers_reorder_a_courses_assignments_and_everyone_sees_the_new_order(
         ["two", "three", "one"]
     );
 
+    // Deleting one moves the later ones up: positions stay 1, 2, … (pages number by them).
+    let last = format!("/api/assignments/{}", ids[0]);
+    assert_eq!(app.get(&last, &teacher).await["position"], 3);
+    app.expect(
+        Method::DELETE,
+        &format!("/api/assignments/{}", ids[2]),
+        Some(&teacher),
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    assert_eq!(app.get(&last, &teacher).await["position"], 2);
+    assert_eq!(titles(&app, &teacher, course).await, ["two", "one"]);
+
     // A student of the course may not.
     app.publish(&teacher, course).await;
     let (student, _) = app.guest().await;

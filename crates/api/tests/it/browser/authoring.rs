@@ -256,13 +256,14 @@ async fn authoring(stack: &Stack, t: &Browser, s: &Browser) -> Result<()> {
     s.wait_for_exercise("Squares").await?;
     let handout = s
         .execute(
-            "return document.querySelector('.handout-body h1')?.textContent",
+            "return [document.querySelector('.handout-body h1')?.textContent,
+                     document.querySelector('.eyebrow')?.textContent]",
             vec![],
         )
         .await?;
     check(
-        handout == json!("Squares"),
-        "the student reads the handout",
+        handout == json!(["Squares", "Exercise 1 of 1"]),
+        "the student reads the handout of the course's one exercise",
         &handout,
     )?;
     s.wait_for_live().await?;
