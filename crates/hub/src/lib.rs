@@ -82,6 +82,7 @@
 //! `hub_sockets_closed_total{reason}`, `hub_budget_exceeded_total{budget}`,
 //! `hub_documents_sync_failing`, `hub_log_reseeds_total`).
 
+pub mod anchor;
 pub mod close;
 pub mod error;
 pub mod live;
