@@ -6,6 +6,7 @@
 //! the wire format is a change here, checked by the round-trip tests below.
 
 pub mod cancellation;
+pub mod claim;
 pub mod consumer;
 pub mod doclog;
 pub mod entry_id;
