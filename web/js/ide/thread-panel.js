@@ -8,6 +8,7 @@
 import * as Y from "yjs";
 import * as api from "../api.js";
 import { h, replace, relativeTime } from "../dom.js";
+import { openDialog } from "./dialog.js";
 import { askedRange, linesOf, markerLabel, markersByLine, openQuestions, permissions, summary, whereText } from "./threads.js";
 
 const GUTTER = "thread-gutter";
@@ -33,6 +34,7 @@ export class ThreadPanel {
     this.threads = [];
     this.session = null;
     this.selected = null;
+    this.editing = null; // the comment whose edit box is open: refreshes leave it alone
     this.build();
     this.refresh();
     this.poll = setInterval(() => document.visibilityState === "visible" && this.refresh(), POLL_MS);
@@ -178,6 +180,7 @@ export class ThreadPanel {
       this.detail.hidden = true;
       return;
     }
+    if (this.editing !== null) return;
     // A refresh that changed nothing leaves the panel (and the reply being typed) alone.
     const shown = JSON.stringify(thread);
     if (shown === this.shown && !this.detail.hidden) return;
@@ -317,15 +320,61 @@ export class ThreadPanel {
     await this.act(() => api.hub.updateThread(thread.id, { resolved }), resolved ? "Resolved." : "Reopened.");
   }
 
-  async edit(comment) {
-    const body = window.prompt("Edit your comment", comment.body);
-    if (body === null || body.trim() === comment.body) return;
-    await this.act(() => api.hub.editComment(comment.id, body), "Comment changed.");
+  /** Turns the comment into a box to change it in. */
+  edit(comment) {
+    const item = this.detail.querySelector(`[data-comment-id="${comment.id}"]`);
+    const box = h("textarea", { id: "edit-comment-body", rows: "3", "aria-label": "Your comment" }, comment.body);
+    const done = () => {
+      this.editing = null;
+      this.shown = null;
+      this.renderThread();
+    };
+    this.editing = comment.id;
+    replace(
+      item,
+      h(
+        "form",
+        {
+          class: "edit-comment-form",
+          onsubmit: async (event) => {
+            event.preventDefault();
+            await this.act(() => api.hub.editComment(comment.id, box.value), "Comment changed.", done);
+          },
+        },
+        box,
+        h(
+          "div",
+          { class: "form-actions" },
+          h("button", { type: "submit", class: "button", id: "edit-comment-save" }, "Save"),
+          h("button", { type: "button", class: "button button-quiet", onclick: done }, "Cancel"),
+        ),
+      ),
+    );
+    box.focus();
   }
 
   async remove(comment) {
-    if (!window.confirm("Delete this comment?")) return;
-    await this.act(() => api.hub.deleteComment(comment.id), "Comment deleted.");
+    let removed = false;
+    await openDialog({
+      id: "delete-comment-dialog",
+      title: "Delete this comment?",
+      submitLabel: "Delete",
+      danger: true,
+      body: h("p", {}, `“${comment.body.slice(0, 80)}” will be removed for everyone.`),
+      onSubmit: async () => {
+        try {
+          await api.hub.deleteComment(comment.id);
+          removed = true;
+          return null;
+        } catch (e) {
+          return e.message;
+        }
+      },
+    });
+    if (removed) {
+      this.announce("Comment deleted.");
+      await this.refresh();
+    }
   }
 
   /** Runs `change` against the hub, then reads the threads again and says how it went. */

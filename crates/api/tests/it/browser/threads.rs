@@ -1,6 +1,7 @@
 //! Questions pinned to code in two Chromium sessions: a student asks about a selection, the
-//! marker follows the lines as code is added above them, a teacher finds the question in their
-//! inbox, opens the file at its line, answers and resolves; the student sees both.
+//! marker follows the lines as code is added above them, the student edits the question and
+//! replies; a teacher finds the question in their inbox, opens the file at its line, removes
+//! the reply, answers and resolves; the student sees all of it.
 //! Screenshots: `target/screenshots/qa-*.png`.
 
 use super::ide::{enrol, make_teacher, register, seeded_course, sign_in, wait_live_file};
@@ -110,6 +111,26 @@ async fn questions(stack: &Stack, edge: &Edge, s: &Browser, t: &Browser) -> Resu
         )
         .await?;
 
+    // The student sharpens the question in place, then adds a reply.
+    s.click("#thread-comments .comment .edit-comment").await?;
+    s.execute(
+        "document.getElementById('edit-comment-body').value = ''",
+        vec![],
+    )
+    .await?;
+    s.type_into("#edit-comment-body", "Why 3.14 here and not math.pi?")
+        .await?;
+    s.click("#edit-comment-save").await?;
+    s.wait_for("the edited question", STEP, "const c = document.querySelector('#thread-comments .comment'); return !!c && c.textContent.includes('here and not') && c.textContent.includes('(edited)')").await?;
+    s.type_into("#reply-body", "first!").await?;
+    s.click("#reply-submit").await?;
+    s.wait_for(
+        "the student's reply",
+        STEP,
+        "return document.querySelectorAll('#thread-comments .comment').length === 2",
+    )
+    .await?;
+
     // The teacher finds it in the inbox and opens the file at its line.
     sign_in(t, &base, &tess, "#/inbox").await?;
     t.wait_for(
@@ -131,6 +152,17 @@ async fn questions(stack: &Stack, edge: &Edge, s: &Browser, t: &Browser) -> Resu
              return !!tab && tab.session.state === 'live' && tab.session.cm.getCursor().line === 3
                  && !!panel && !panel.hidden && panel.dataset.threadId === '{thread}'"
         ),
+    )
+    .await?;
+    // A teacher removes anyone's comment, and answers.
+    t.wait_for("the edited question and the reply", STEP, "const text = document.getElementById('thread-comments').textContent; return text.includes('here and not') && text.includes('first!')").await?;
+    t.click("#thread-comments .comment:nth-child(2) .delete-comment")
+        .await?;
+    t.click("#delete-comment-dialog-submit").await?;
+    t.wait_for(
+        "the reply removed",
+        STEP,
+        "return document.querySelectorAll('#thread-comments .comment').length === 1",
     )
     .await?;
     t.type_into("#reply-body", "Use math.pi: it is exact to the last digit.")
