@@ -122,12 +122,17 @@ async fn a_thread_moves_with_lines_inserted_above_and_keeps_its_quote_when_they_
     assert_eq!(thread["comments"][0]["body"], "Why does this return 1?");
     assert_eq!(thread["path"], "main.py");
 
+    let typed = std::time::Instant::now();
     ana.insert(0, "import os\n# two lines above\n").await;
     let moved = thread_until(&second, &class.owner.1, &thread, |t| {
         t["lines"]["start"] == 4
     })
     .await;
     assert_eq!(moved["lines"], json!({"start": 4, "end": 4}));
+    eprintln!(
+        "lines inserted on one replica → the thread on line 4 through the other: {:?}",
+        typed.elapsed()
+    );
     let on_first = thread_until(&first, &class.teacher.1, &thread, |_| true).await;
     assert_eq!(on_first["lines"], moved["lines"]);
 
@@ -150,11 +155,17 @@ async fn comments_through_two_replicas_at_once_each_appear_once_in_order() {
     let mut ana = owner_with_code(&class, &first).await;
     let thread = ask(&class, &first, &mut ana, "private").await;
     let path = format!("/hub/threads/{}/comments", thread["id"]);
+    let posting = std::time::Instant::now();
     tokio::join!(
         post_comments(&first, &path, &class.owner.1, "owner", EACH),
         post_comments(&second, &path, &class.teacher.1, "teacher", EACH),
     );
 
+    eprintln!(
+        "{} comments posted through two replicas in {:?}",
+        2 * EACH,
+        posting.elapsed()
+    );
     let seen = thread_until(&second, &class.owner.1, &thread, |_| true).await;
     let bodies: Vec<&str> = seen["comments"]
         .as_array()
