@@ -196,7 +196,7 @@ export class ThreadPanel {
         { class: "thread-head" },
         h("h3", {}, whereText(thread)),
         h("span", { class: `badge ${thread.resolved ? "badge-ok" : "badge-open"}`, id: "thread-state" }, thread.resolved ? "Resolved" : "Open"),
-        thread.visibility === "course" ? h("span", { class: "badge" }, "Visible to the course") : null,
+        thread.visibility === "course" ? h("span", { class: "badge", id: "thread-course-wide" }, "Visible to the course") : null,
         h("button", { type: "button", class: "button button-quiet", "aria-label": "Close the thread", onclick: () => this.close() }, "×"),
       ),
       h("pre", { class: "thread-quote", "aria-label": `Quoted from line ${thread.quote.line}` }, thread.quote.text),
@@ -216,6 +216,13 @@ export class ThreadPanel {
                 "button",
                 { type: "button", class: "button button-secondary", id: "resolve-thread", onclick: () => this.resolve(thread, !thread.resolved) },
                 thread.resolved ? "Reopen" : "Resolve",
+              )
+            : null,
+          may.resolve
+            ? h(
+                "button",
+                { type: "button", class: "button button-quiet", id: "thread-visibility", onclick: () => this.share(thread) },
+                thread.visibility === "course" ? "Make private" : "Show to the course",
               )
             : null,
         ),
@@ -318,6 +325,12 @@ export class ThreadPanel {
 
   async resolve(thread, resolved) {
     await this.act(() => api.hub.updateThread(thread.id, { resolved }), resolved ? "Resolved." : "Reopened.");
+  }
+
+  async share(thread) {
+    const visibility = thread.visibility === "course" ? "private" : "course";
+    const done = visibility === "course" ? "Everyone in the course sees this question now." : "Only the project's people and teachers see this question now.";
+    await this.act(() => api.hub.updateThread(thread.id, { visibility }), done);
   }
 
   /** Turns the comment into a box to change it in. */

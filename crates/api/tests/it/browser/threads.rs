@@ -131,6 +131,9 @@ async fn questions(stack: &Stack, edge: &Edge, s: &Browser, t: &Browser) -> Resu
     )
     .await?;
 
+    s.click("#thread-visibility").await?;
+    s.wait_for("shown to the course", STEP, "return !!document.getElementById('thread-course-wide') && document.getElementById('thread-visibility').textContent === 'Make private'").await?;
+
     // The teacher finds it in the inbox and opens the file at its line.
     sign_in(t, &base, &tess, "#/inbox").await?;
     t.wait_for(
