@@ -1,10 +1,13 @@
-//! Questions pinned to code in two Chromium sessions: a student asks about a selection, the
-//! marker follows the lines as code is added above them, the student edits the question and
-//! replies; a teacher finds the question in their inbox, opens the file at its line, removes
-//! the reply, answers and resolves; the student sees all of it.
+//! Questions pinned to code in two Chromium sessions: a student asks about a selection; the
+//! marker follows the lines as Debian's y-websocket client (under Node) adds code above them;
+//! the student edits the question, shows it to the course and replies; a teacher finds it in
+//! their inbox, opens the file at its line, removes the reply, answers and resolves; the
+//! student sees all of it.
 //! Screenshots: `target/screenshots/qa-*.png`.
 
-use super::ide::{enrol, make_teacher, register, seeded_course, sign_in, wait_live_file};
+use super::ide::{
+    enrol, make_teacher, register, seeded_course, sign_in, wait_live_file, NodeClient,
+};
 use super::*;
 use testkit::Edge;
 
@@ -53,7 +56,7 @@ async fn questions(stack: &Stack, edge: &Edge, s: &Browser, t: &Browser) -> Resu
     s.click("#new-file").await?;
     s.type_into("#create-path", "area.py").await?;
     s.click("#create-dialog-submit").await?;
-    let (_, file) = wait_live_file(s, "area.py").await?;
+    let (project, file) = wait_live_file(s, "area.py").await?;
     s.execute(
         "const t = window.__ide.tabs.get(window.__ide.active).session; t.text.insert(0, arguments[0]);",
         vec![json!(CODE)],
@@ -85,12 +88,11 @@ async fn questions(stack: &Stack, edge: &Edge, s: &Browser, t: &Browser) -> Resu
     )
     .await?;
 
-    // Lines added above move the marker with the code, and the hub agrees.
-    s.execute(
-        "window.__ide.tabs.get(window.__ide.active).session.text.insert(0, 'import math\\n\\n');",
-        vec![],
-    )
-    .await?;
+    // Debian's y-websocket client adds lines above: the marker moves with the code, and the
+    // hub agrees (the inbox below shows the line the hub found).
+    let node = NodeClient::join(edge, project, file, &sam.token)?;
+    node.wait_text(CODE)?;
+    node.send(json!({"cmd": "insert", "index": 0, "text": "import math\n\n"}))?;
     s.wait_for(
         "the marker on line 4",
         STEP,
@@ -202,6 +204,7 @@ async fn questions(stack: &Stack, edge: &Edge, s: &Browser, t: &Browser) -> Resu
     .await?;
     s.screenshot("thread-panel").await?;
 
+    node.quit();
     t.goto(&format!("{base}/#/inbox")).await?;
     t.wait_for(
         "an empty inbox",
