@@ -7,7 +7,6 @@
 //! teachers), its asker, and for a thread of `course` visibility everyone taking part in the
 //! course. To anyone else it does not exist (404).
 
-use super::projects::require;
 use crate::anchor::{Anchor, Lines, Quote};
 use crate::error::HubError;
 use crate::live::document::LiveDocument;
@@ -16,7 +15,6 @@ use crate::state::AppState;
 use crate::store::threads::{
     self, CommentView, NewThread, Person, Standing, ThreadRecord, Visibility, Wanted,
 };
-use crate::store::Access;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use contracts::{CommentId, FileId, ProjectChange, ProjectId, ThreadId};
@@ -189,8 +187,10 @@ pub async fn list(
     request_body = NewThreadBody,
     responses(
         (status = 201, body = ThreadView, description = "the new thread"),
-        (status = 403, body = ErrorBody, description = "no access to the project"),
-        (status = 404, body = ErrorBody, description = "no such project or file"),
+        (status = 403, body = ErrorBody,
+            description = "a classmate without access to the project"),
+        (status = 404, body = ErrorBody,
+            description = "no such project or file, or a project outside the caller's courses"),
         (status = 422, body = ErrorBody,
             description = "an anchor that is not a relative position or covers no text of \
                            the file, an empty or too long body, an unknown visibility"),
@@ -209,7 +209,14 @@ pub async fn create(
     let file = FileId(body.file_id);
     {
         let mut conn = state.db.get().await?;
-        require(&mut conn, project, &caller, Access::Read).await?;
+        let standing = Standing::of(&mut conn, project, caller.id()).await?;
+        // Someone outside the course does not learn that the project exists.
+        if !standing.knows_project() {
+            return Err(HubError::NotFound("project"));
+        }
+        if standing.access.is_none() {
+            return Err(HubError::Forbidden("no access to this project".into()));
+        }
         if !threads::is_file_of(&mut conn, project, file).await? {
             return Err(HubError::NotFound("file"));
         }

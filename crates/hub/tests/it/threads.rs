@@ -249,6 +249,14 @@ async fn a_classmate_gets_404_for_a_private_thread_and_an_outsider_sees_none() {
     }
     let (_, inbox) = hub.call(Method::GET, "/hub/inbox", &outsider, None).await;
     assert_eq!(inbox, json!({"threads": []}));
+    let anchor = anchor(&mut ana, 0, 3).await;
+    let asked = json!({"file_id": class.file, "anchor": anchor, "body": "?"});
+    let (status, _) = hub
+        .call(Method::POST, &list, &outsider, Some(asked.clone()))
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = hub.call(Method::POST, &list, classmate, Some(asked)).await;
+    assert_eq!(status, 403);
 
     // Comments: only their author edits; a teacher removes anyone's.
     let mine = format!("/hub/comments/{}", comment["id"]);
