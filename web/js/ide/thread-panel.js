@@ -261,7 +261,10 @@ export class ThreadPanel {
 
   startAsking() {
     const session = this.session;
-    if (!session) return;
+    if (!session) {
+      this.announce("Open a file and select the lines to ask about first.");
+      return;
+    }
     const cm = session.cm;
     const text = session.text.toString();
     const range = askedRange(text, cm.indexFromPos(cm.getCursor("from")), cm.indexFromPos(cm.getCursor("to")));
