@@ -155,4 +155,12 @@ export const hub = {
   grant: (projectId, userId, access) =>
     call("PUT", `/hub/projects/${projectId}/members/${userId}`, { body: { access } }),
   revoke: (projectId, userId) => call("DELETE", `/hub/projects/${projectId}/members/${userId}`),
+  // Questions pinned to code.
+  threads: (projectId) => get(`/hub/projects/${projectId}/threads`),
+  ask: (projectId, body) => call("POST", `/hub/projects/${projectId}/threads`, { body }),
+  updateThread: (threadId, body) => call("PATCH", `/hub/threads/${threadId}`, { body }),
+  reply: (threadId, body) => call("POST", `/hub/threads/${threadId}/comments`, { body: { body } }),
+  editComment: (commentId, body) => call("PATCH", `/hub/comments/${commentId}`, { body: { body } }),
+  deleteComment: (commentId) => call("DELETE", `/hub/comments/${commentId}`),
+  inbox: () => get("/hub/inbox"),
 };

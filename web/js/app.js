@@ -45,8 +45,10 @@ const routes = [
   { pattern: /^\/projects$/, render: async (el, p, ctx) => (await import("./pages/projects.js")).renderList(el, p, ctx) },
   {
     pattern: /^\/projects\/(\d+)$/,
-    render: async (el, p, ctx) => (await import("./pages/project.js")).render(el, { projectId: Number(p.match[1]) }, ctx),
+    render: async (el, p, ctx) =>
+      (await import("./pages/project.js")).render(el, { projectId: Number(p.match[1]), query: p.query }, ctx),
   },
+  { pattern: /^\/inbox$/, render: async (el, p, ctx) => (await import("./pages/inbox.js")).render(el, p, ctx) },
   {
     pattern: /^\/courses\/(\d+)\/projects$/,
     render: async (el, p, ctx) =>

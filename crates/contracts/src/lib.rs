@@ -20,7 +20,9 @@ pub mod text;
 
 pub use consumer::{Consumer, DeadEnd, Gate, Handler, Outcome, Received};
 pub use entry_id::{EntryId, InvalidEntryId};
-pub use ids::{AssignmentId, CourseId, FileId, ProjectId, SubmissionId, UserId};
+pub use ids::{
+    AssignmentId, CommentId, CourseId, FileId, ProjectId, SubmissionId, ThreadId, UserId,
+};
 pub use keys::Keys;
 pub use messages::{
     Limits, ResultEvent, ResultKind, SubmissionJob, TestCase, TestOutcome, TestStatus, Verdict,

@@ -27,6 +27,7 @@ mod exercise;
 mod ide;
 mod modules;
 mod page_security;
+mod threads;
 
 use exercise::ExercisePage as _;
 
