@@ -90,6 +90,9 @@ export async function renderCourse(main, { courseId }, ctx) {
       ["owner", "teacher"].includes(course?.my_role)
         ? h("a", { class: "button button-secondary", href: `#/courses/${courseId}/roster`, id: "roster-link" }, "Roster")
         : null,
+      ["owner", "teacher"].includes(course?.my_role)
+        ? h("a", { class: "button button-secondary", href: `#/courses/${courseId}/authoring`, id: "course-authoring" }, "Edit assignments")
+        : null,
       next
         ? h("a", { class: "button", href: `#/courses/${courseId}/assignments/${next}`, id: "continue" }, solved ? "Continue" : "Start")
         : total

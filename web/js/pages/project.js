@@ -15,22 +15,24 @@ import { baseName, join, languageName, movedPath, normalisePath, parentOf } from
 import { presenceSentence } from "../ide/presence.js";
 import { ClassPresence } from "../class-presence.js";
 import { renderPeople } from "../people-panel.js";
+import { ThreadPanel } from "../ide/thread-panel.js";
 
 /** How often the project (tree, access) is read again while the page is open. */
 const POLL_MS = 3_000;
 
 const STATE_LABELS = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline" };
 
-export async function render(main, { projectId }, ctx) {
+/** `query` may name a file to open at a line and a thread to show (`?file=&line=&thread=`). */
+export async function render(main, { projectId, query }, ctx) {
   const [detail, courses] = await Promise.all([api.hub.project(projectId), api.courses().catch(() => [])]);
   if (!ctx.active()) return undefined;
   if (!window.CodeMirror) throw new Error("The editor is not installed on this server (run deploy/web/vendor.sh).");
-  const page = new ProjectPage(main, ctx, detail, courses);
+  const page = new ProjectPage(main, ctx, detail, courses, query);
   return () => page.destroy();
 }
 
 class ProjectPage {
-  constructor(main, ctx, detail, courses) {
+  constructor(main, ctx, detail, courses, query) {
     this.main = main;
     this.ctx = ctx;
     this.project = detail.project;
@@ -57,8 +59,41 @@ class ProjectPage {
     // The tests' handle on the page (and a console's): read-only, nothing here depends on it.
     window.__ide = this;
     this.startPeople();
+    this.threads = new ThreadPanel({
+      host: this.main.querySelector("#threads"),
+      projectId: this.project.id,
+      me: this.me.id,
+      owner: this.owned,
+      teacher: ["owner", "teacher"].includes(this.course?.my_role),
+      announce: ctx.announce,
+      openAt: (fileId, line) => this.openAt(fileId, line),
+    });
+    const asked = Number(query?.get("file"));
+    if (this.files.some((f) => f.id === asked && !f.directory)) {
+      this.openAt(asked, Number(query.get("line")) || 1);
+      if (query.get("thread")) this.threads.show(Number(query.get("thread")));
+      return;
+    }
     const first = this.files.find((f) => !f.directory);
     if (first) this.openTab(first, false);
+  }
+
+  /** Opens file `fileId` and puts its line `line` in view (once the text has arrived). */
+  openAt(fileId, line) {
+    const file = this.files.find((f) => f.id === fileId);
+    if (!file) return;
+    this.openTab(file, false);
+    const cm = this.tabs.get(fileId).session.cm;
+    let tries = 50;
+    const go = () => {
+      if (cm.lineCount() < line && tries-- > 0) {
+        setTimeout(go, 100);
+        return;
+      }
+      cm.setCursor({ line: line - 1, ch: 0 });
+      cm.scrollIntoView({ line: line - 1, ch: 0 }, 80);
+    };
+    go();
   }
 
   get readOnly() {
@@ -72,6 +107,7 @@ class ProjectPage {
   destroy() {
     this.closed = true;
     clearInterval(this.poll);
+    this.threads?.destroy();
     window.removeEventListener("beforeunload", this.onBeforeUnload);
     document.removeEventListener("visibilitychange", this.onVisible);
     this.classPresence.destroy();
@@ -149,6 +185,7 @@ class ProjectPage {
         ),
         this.peoplePanel,
       ),
+      h("section", { class: "ide-threads card", id: "threads", "aria-labelledby": "threads-title" }),
     );
     this.updateButtons();
     this.showStatus();
@@ -242,6 +279,7 @@ class ProjectPage {
     }
     const entry = this.tabs.get(id);
     entry?.session.refresh();
+    this.threads?.attach(entry?.session ?? null);
     const file = this.files.find((f) => f.id === id);
     if (file) this.tree.reveal(file.path);
     if (focus) entry?.session.focus();
@@ -274,6 +312,7 @@ class ProjectPage {
       if (next !== undefined && !this.closed) this.activate(next, false);
       else {
         this.classPresence.moveTo(this.project.id, null);
+        this.threads?.attach(null);
         this.showStatus();
       }
     }
@@ -287,7 +326,10 @@ class ProjectPage {
     entry.session.destroy();
     entry.pending = 0;
     entry.session = this.startSession(file, entry.panel, entry);
-    if (this.active === id) entry.session.refresh();
+    if (this.active === id) {
+      entry.session.refresh();
+      this.threads?.attach(entry.session);
+    }
   }
 
   // ----- the course's people, and following one of them -----

@@ -6,4 +6,5 @@ pub mod courses;
 pub mod roster;
 pub mod submissions;
 pub mod teachers;
+pub mod trials;
 pub mod users;

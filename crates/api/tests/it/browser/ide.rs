@@ -787,13 +787,13 @@ fn tempdir() -> Result<PathBuf> {
 }
 
 /// Debian's y-websocket provider under Node (the hub's test client), joined to one document.
-struct NodeClient {
+pub(super) struct NodeClient {
     child: std::process::Child,
     lines: std::sync::mpsc::Receiver<Value>,
 }
 
 impl NodeClient {
-    fn join(edge: &Edge, project: i64, file: i64, token: &str) -> Result<Self> {
+    pub(super) fn join(edge: &Edge, project: i64, file: i64, token: &str) -> Result<Self> {
         let script = std::env::var("YJS_NODE_CLIENT")
             .map(PathBuf::from)
             .unwrap_or_else(|_| repo_root().join("crates/hub/tests/clients/yjs_client.js"));
@@ -854,16 +854,22 @@ impl NodeClient {
         }
     }
 
-    fn wait_text(&self, text: &str) -> Result<()> {
-        let command =
-            json!({"cmd": "wait_text", "equals": text, "timeout_ms": STEP.as_millis() as u64});
-        let mut stdin = self.child.stdin.as_ref().context("stdin")?;
-        writeln!(stdin, "{command}")?;
+    pub(super) fn wait_text(&self, text: &str) -> Result<()> {
+        self.send(
+            json!({"cmd": "wait_text", "equals": text, "timeout_ms": STEP.as_millis() as u64}),
+        )?;
         self.expect("text", |line| line["text"] == text)?;
         Ok(())
     }
 
-    fn quit(mut self) {
+    /// Sends one command of the client's line protocol (`insert`, `delete`, …).
+    pub(super) fn send(&self, command: Value) -> Result<()> {
+        let mut stdin = self.child.stdin.as_ref().context("stdin")?;
+        writeln!(stdin, "{command}")?;
+        Ok(())
+    }
+
+    pub(super) fn quit(mut self) {
         if let Some(mut stdin) = self.child.stdin.take() {
             let _ = writeln!(stdin, "{}", json!({"cmd": "quit"}));
         }
