@@ -84,6 +84,11 @@ impl Outbox {
         self.push(Message::Binary(frame))
     }
 
+    /// Queues a text frame (the project events socket speaks JSON).
+    pub fn text(&self, frame: String) -> Result<(), Refused> {
+        self.push(Message::Text(frame.into()))
+    }
+
     pub fn ping(&self) -> Result<(), Refused> {
         self.push(Message::Ping(Bytes::new()))
     }
@@ -194,6 +199,7 @@ impl Drop for OutboxBody {
 fn payload_size(message: &Message) -> usize {
     match message {
         Message::Binary(bytes) | Message::Ping(bytes) | Message::Pong(bytes) => bytes.len(),
+        Message::Text(text) => text.len(),
         _ => 0,
     }
 }

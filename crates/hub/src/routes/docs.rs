@@ -15,7 +15,7 @@ use utoipa::OpenApi;
         templates::upload, templates::list,
         projects::open, projects::list, projects::get, projects::grant, projects::revoke,
         files::create, files::read, files::relocate, files::delete,
-        socket::upgrade,
+        socket::upgrade, socket::events,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth, &CommonErrors),
@@ -47,7 +47,7 @@ mod tests {
     #[test]
     fn every_operation_has_its_own_id_and_the_hub_tag() {
         let operations = operations();
-        assert_eq!(operations.len(), 12);
+        assert_eq!(operations.len(), 13);
         let mut ids = HashSet::new();
         for (path, operation) in &operations {
             let id = operation.operation_id.clone().expect("an operation id");

@@ -25,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/courses/{course}/project").post(projects::open))
             .service(web::resource("/projects").get(projects::list))
             .service(web::resource("/projects/{project}").get(projects::get))
+            .service(web::resource("/projects/{project}/events").get(socket::events))
             .service(web::resource("/projects/{project}/files").post(files::create))
             .service(
                 web::resource("/projects/{project}/files/{file}")

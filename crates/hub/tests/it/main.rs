@@ -9,6 +9,7 @@ mod any_text;
 mod budgets;
 mod clients;
 mod documents;
+mod events;
 mod openapi_fuzz;
 mod outages;
 mod presence;
