@@ -140,5 +140,7 @@ export const hub = {
   deleteFile: (projectId, fileId) => call("DELETE", `/hub/projects/${projectId}/files/${fileId}`),
   grant: (projectId, userId, access) =>
     call("PUT", `/hub/projects/${projectId}/members/${userId}`, { body: { access } }),
+  share: (projectId, username, access) =>
+    call("POST", `/hub/projects/${projectId}/members`, { body: { username, access } }),
   revoke: (projectId, userId) => call("DELETE", `/hub/projects/${projectId}/members/${userId}`),
 };

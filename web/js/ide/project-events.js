@@ -17,6 +17,8 @@ export class ProjectEvents {
     this.token = token;
     this.callbacks = { onReady, onEvent, onEnd };
     this.socket = null;
+    // Whether the hub follows the project for us now: from `ready` until the socket closes.
+    this.following = false;
     this.reconnects = new Reconnects();
     this.stopped = false;
     this.retryTimer = null;
@@ -66,8 +68,10 @@ export class ProjectEvents {
       } catch {
         return;
       }
-      if (event.event === "ready") this.callbacks.onReady?.(event.access);
-      else this.callbacks.onEvent?.(event);
+      if (event.event === "ready") {
+        this.following = true;
+        this.callbacks.onReady?.(event.access);
+      } else this.callbacks.onEvent?.(event);
     };
     socket.onclose = (event) => this.closed(socket, event);
     // An error is always followed by a close, which decides what to do.
@@ -77,6 +81,7 @@ export class ProjectEvents {
   closed(socket, event) {
     if (socket !== this.socket) return;
     this.socket = null;
+    this.following = false;
     if (this.stopped) return;
     const next = this.reconnects.next(socket, event, this.token());
     if (next.action === "now") this.connect();

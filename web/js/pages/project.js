@@ -36,7 +36,8 @@ class ProjectPage {
     this.course = courses.find((c) => c.id === this.project.course_id);
     this.tabs = new Map(); // file id → {session, tab, panel, state, pending, peers}
     this.active = null;
-    this.members = new Map((detail.members ?? []).map((m) => [m.user_id, { access: m.access, name: m.display_name ?? null }]));
+    this.members = new Map(detail.members.map((m) => [m.user_id, { access: m.access, name: m.display_name }]));
+    this.classmates = detail.classmates ?? [];
     this.closed = false;
     this.build();
     this.tree.update(this.files);
@@ -358,10 +359,9 @@ class ProjectPage {
   apply(detail) {
     const access = detail.project.access;
     this.project = { ...detail.project, access: this.project.access };
-    if (detail.members) {
-      this.members.clear();
-      for (const m of detail.members) this.members.set(m.user_id, { access: m.access, name: m.display_name ?? null });
-    }
+    this.members.clear();
+    for (const m of detail.members) this.members.set(m.user_id, { access: m.access, name: m.display_name });
+    this.classmates = detail.classmates ?? [];
     this.setAccess(access);
     this.applyFiles(detail.files);
   }
@@ -589,15 +589,7 @@ class ProjectPage {
   }
 
   share() {
-    const people = [];
-    for (const entry of this.tabs.values()) {
-      for (const peer of entry.peers) {
-        if (peer.userId && peer.userId !== this.me.id && !people.some((p) => p.userId === peer.userId)) {
-          people.push({ userId: peer.userId, name: peer.name });
-        }
-      }
-    }
-    return openShareDialog({ projectId: this.project.id, members: this.members, people, announce: this.ctx.announce });
+    return openShareDialog({ projectId: this.project.id, members: this.members, classmates: this.classmates, announce: this.ctx.announce });
   }
 
   async download() {
@@ -614,8 +606,8 @@ class ProjectPage {
   }
 }
 
-/** The name the page has for a project's owner (the hub may add `owner_name`). */
+/** The name the page has for a project's owner. */
 export function ownerName(project, me) {
   if (project.owner_id === me.id) return "you";
-  return project.owner_name ?? `user #${project.owner_id}`;
+  return project.owner_name;
 }

@@ -13,7 +13,8 @@ use utoipa::OpenApi;
         and their sharing, and the live document sockets."),
     paths(
         templates::upload, templates::list,
-        projects::open, projects::list, projects::get, projects::grant, projects::revoke,
+        projects::open, projects::list, projects::get, projects::share, projects::grant,
+        projects::revoke,
         files::create, files::read, files::relocate, files::delete,
         socket::upgrade, socket::events,
     ),
@@ -47,7 +48,7 @@ mod tests {
     #[test]
     fn every_operation_has_its_own_id_and_the_hub_tag() {
         let operations = operations();
-        assert_eq!(operations.len(), 13);
+        assert_eq!(operations.len(), 14);
         let mut ids = HashSet::new();
         for (path, operation) in &operations {
             let id = operation.operation_id.clone().expect("an operation id");

@@ -77,9 +77,23 @@ async fn collaboration(edge: &Edge, a: &Browser, b: &Browser) -> Result<()> {
     a.click("#create-dialog-submit").await?;
     let (project, file) = wait_live_file(a, "main.py").await?;
 
-    // She shares it with Bob (write), in the share dialog.
+    // She shares it with Bob (write), in the share dialog, by his username; he is one of the
+    // course's participants it offers.
     a.click("#share").await?;
-    a.type_into("#share-user", &bob.id.to_string()).await?;
+    let offered = a
+        .execute(
+            "return [...document.querySelectorAll('#share-people option')].map(o => `${o.value}=${o.textContent}`)",
+            vec![],
+        )
+        .await?;
+    check(
+        offered
+            .as_array()
+            .is_some_and(|people| people.contains(&json!("bob=Bob"))),
+        "Bob offered by name among the course's participants",
+        &offered,
+    )?;
+    a.type_into("#share-user", "bob").await?;
     a.execute(
         "document.getElementById('share-access').value = 'write'",
         vec![],
@@ -87,16 +101,40 @@ async fn collaboration(edge: &Edge, a: &Browser, b: &Browser) -> Result<()> {
     .await?;
     a.click("#share-dialog-submit").await?;
     a.wait_for(
-        "Bob in the member list",
+        "Bob in the member list, by name",
         STEP,
-        &format!("return !!document.querySelector(\"#share-members li[data-user-id='{}'][data-access='write']\")", bob.id),
+        &format!("const li = document.querySelector(\"#share-members li[data-user-id='{}'][data-access='write']\"); return !!li && li.querySelector('.member-name').textContent === 'Bob'", bob.id),
     )
     .await?;
     a.screenshot("share-dialog").await?;
+    // A username nobody has is refused with a message naming it.
+    a.type_into("#share-user", "nobody").await?;
+    a.click("#share-dialog-submit").await?;
+    a.wait_for(
+        "the unknown username named",
+        STEP,
+        "return (document.querySelector('#share-dialog [role=alert]:not(:empty)') || {}).textContent",
+    )
+    .await
+    .and_then(|shown| {
+        check(
+            shown.as_str().is_some_and(|t| t.contains("`nobody`")),
+            "the refusal names the username",
+            &shown,
+        )
+    })?;
     a.click("#share-dialog button[value=cancel]").await?;
 
     // Bob finds it under "Shared with you" and opens it: the same file opens.
     sign_in(b, &base, &bob, "#/projects").await?;
+    let listed = b
+        .wait_for("the shared project listed", STEP, &format!("const a = document.querySelector(\"#shared-projects a[href='#/projects/{project}']\"); return a && a.textContent"))
+        .await?;
+    check(
+        listed == json!("Project of Ada"),
+        "the project named after its owner",
+        &listed,
+    )?;
     b.click(&format!("#shared-projects a[href='#/projects/{project}']"))
         .await?;
     assert_eq!(wait_live_file(b, "main.py").await?, (project, file));
@@ -214,7 +252,14 @@ async fn collaboration(edge: &Edge, a: &Browser, b: &Browser) -> Result<()> {
     stored_text(&http, &base, &ada, project, file, &text).await?;
     node.quit();
 
-    // A rename in Ada's tree reaches Bob's tree and tab.
+    // A rename in Ada's tree reaches Bob's tree and tab, once his page follows the project
+    // again after the cut (its events socket came back with the same backoff).
+    b.wait_for(
+        "Bob's page following the project again",
+        STEP,
+        "return window.__ide.events.following",
+    )
+    .await?;
     a.click(&format!("#file-tree [data-file-id='{file}']"))
         .await?;
     // By keyboard: F2 on the focused row.
@@ -554,7 +599,7 @@ async fn revocation(edge: &Edge, a: &Browser, b: &Browser) -> Result<()> {
 
     // The owner lowers Max to read in the share dialog; Max goes on typing.
     a.click("#share").await?;
-    a.type_into("#share-user", &member.id.to_string()).await?;
+    a.type_into("#share-user", "max").await?;
     a.execute(
         "document.getElementById('share-access').value = 'write'",
         vec![],
