@@ -126,6 +126,20 @@ export const submit = (assignmentId, code) =>
   call("POST", `/api/assignments/${assignmentId}/submissions`, { body: { code } });
 export const deleteSubmission = (id) => call("DELETE", `/api/submissions/${id}`);
 
+// Authoring (a course's teachers).
+export const publishCourse = (courseId, published) => call("PATCH", `/api/courses/${courseId}`, { body: { published } });
+export const createAssignment = (courseId, body) => call("POST", `/api/courses/${courseId}/assignments`, { body });
+export const updateAssignment = (id, body) => call("PUT", `/api/assignments/${id}`, { body });
+export const deleteAssignment = (id) => call("DELETE", `/api/assignments/${id}`);
+export const reorderAssignments = (courseId, ids) =>
+  call("PUT", `/api/courses/${courseId}/assignment-order`, { body: { assignments: ids } });
+export const handoutPreview = (handout) => call("POST", "/api/handout-preview", { body: { handout } });
+export const tryReference = (courseId, body) => call("POST", `/api/courses/${courseId}/trials`, { body });
+export const trial = (id) => get(`/api/trials/${id}`);
+/** The runtimes assignments may use: the api's document lists exactly those it offers. */
+export const runtimes = async () =>
+  (await call("GET", "/api/openapi.json", { auth: false })).components.schemas.AssignmentRequest.properties.runtime.enum;
+
 // The hub: templates, projects, files and members (same origin, under /hub).
 export const hub = {
   template: (courseId) => get(`/hub/courses/${courseId}/template`),
@@ -143,4 +157,12 @@ export const hub = {
   share: (projectId, username, access) =>
     call("POST", `/hub/projects/${projectId}/members`, { body: { username, access } }),
   revoke: (projectId, userId) => call("DELETE", `/hub/projects/${projectId}/members/${userId}`),
+  // Questions pinned to code.
+  threads: (projectId) => get(`/hub/projects/${projectId}/threads`),
+  ask: (projectId, body) => call("POST", `/hub/projects/${projectId}/threads`, { body }),
+  updateThread: (threadId, body) => call("PATCH", `/hub/threads/${threadId}`, { body }),
+  reply: (threadId, body) => call("POST", `/hub/threads/${threadId}/comments`, { body: { body } }),
+  editComment: (commentId, body) => call("PATCH", `/hub/comments/${commentId}`, { body: { body } }),
+  deleteComment: (commentId) => call("DELETE", `/hub/comments/${commentId}`),
+  inbox: () => get("/hub/inbox"),
 };

@@ -45,12 +45,18 @@ const routes = [
   { pattern: /^\/projects$/, render: async (el, p, ctx) => (await import("./pages/projects.js")).renderList(el, p, ctx) },
   {
     pattern: /^\/projects\/(\d+)$/,
-    render: async (el, p, ctx) => (await import("./pages/project.js")).render(el, { projectId: Number(p.match[1]) }, ctx),
+    render: async (el, p, ctx) =>
+      (await import("./pages/project.js")).render(el, { projectId: Number(p.match[1]), query: p.query }, ctx),
   },
+  { pattern: /^\/inbox$/, render: async (el, p, ctx) => (await import("./pages/inbox.js")).render(el, p, ctx) },
   {
     pattern: /^\/courses\/(\d+)\/projects$/,
     render: async (el, p, ctx) =>
       (await import("./pages/course-projects.js")).render(el, { courseId: Number(p.match[1]) }, ctx),
+  },
+  {
+    pattern: /^\/courses\/(\d+)\/authoring$/,
+    render: async (el, p, ctx) => (await import("./pages/authoring.js")).render(el, { courseId: Number(p.match[1]) }, ctx),
   },
   {
     pattern: /^\/courses\/(\d+)\/assignments\/(\d+)$/,

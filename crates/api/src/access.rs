@@ -74,6 +74,16 @@ impl Access {
         Ok(Self::from_standing(&standing, caller.id().0))
     }
 
+    /// The caller's standing in `course` if they teach it: 403 if they only see it, 404 if
+    /// they do not.
+    pub async fn teacher(
+        conn: &mut AsyncPgConnection,
+        course: CourseId,
+        caller: &Caller,
+    ) -> Result<Self, ApiError> {
+        Self::of(conn, course, caller).await?.require_teacher()
+    }
+
     /// What `user`, whose standing this is, may do.
     pub fn from_standing(standing: &Standing, user: i64) -> Self {
         Self {

@@ -12,6 +12,10 @@
 //! just before has time to report `grading`; one being graded only once its grading started
 //! `lost_grading_after_ms` ago, since its grader may still finish it. A lost job whose grader
 //! did finish is graded twice, and recorded once.
+//!
+//! When Postgres fails after a job went on the stream but before its dispatch was recorded,
+//! the record rolls back and the submission is dispatched again: the stream holds it twice,
+//! and graders run only the entry taken first ([`contracts::claim`]).
 
 use crate::error::ApiError;
 use crate::state::AppState;

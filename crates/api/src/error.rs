@@ -34,6 +34,11 @@ pub enum ApiError {
     )]
     TooManyUnfinished { unfinished: u64 },
     #[error(
+        "you have {unfinished} trials waiting for a verdict, the most one may have; try again \
+         once one is graded"
+    )]
+    TooManyTrials { unfinished: u64 },
+    #[error(
         "too many {attempts} {}: at most {limit} in {window_seconds} s; try again in {retry_after} s",
         match scope { Scope::Address => "from your address", Scope::Account => "for this account" }
     )]
@@ -82,7 +87,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => {
                 plain(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge)
             }
-            ApiError::TooManyUnfinished { .. } => {
+            ApiError::TooManyUnfinished { .. } | ApiError::TooManyTrials { .. } => {
                 plain(StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManySubmissions).retry_after(5)
             }
             ApiError::RateLimited { retry_after, .. } => {

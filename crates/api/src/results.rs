@@ -11,6 +11,7 @@
 //! `results_history_ms` (at most `results_history_entries` events) for relays to resume from.
 
 use crate::dispatch;
+use crate::domain::trial::{TrialOutcome, TRIAL_ASSIGNMENT};
 use crate::error::ApiError;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -111,6 +112,11 @@ fn is_unavailable(error: &ApiError) -> bool {
 
 /// Stores one event and forgets the cached reads it changes.
 async fn record(state: &AppState, event: &ResultEvent) -> Result<(), ApiError> {
+    if event.assignment_id == TRIAL_ASSIGNMENT {
+        let changed = record_trial(state, event).await?;
+        count(state, event, changed);
+        return Ok(());
+    }
     let id = event.submission_id.0;
     let mut conn = state.conn().await?;
     let (label, changed) = match &event.kind {
@@ -179,14 +185,63 @@ async fn record(state: &AppState, event: &ResultEvent) -> Result<(), ApiError> {
                 .await;
         }
     }
-    // Counted once every read shows it, so a count that moved means the event is visible.
-    let outcome = if changed { label } else { "duplicate" };
+    count(state, event, changed);
+    Ok(())
+}
+
+/// Counts one recorded event (or a duplicate, when it `changed` nothing). Counted once every
+/// read shows it, so a count that moved means the event is visible.
+fn count(state: &AppState, event: &ResultEvent, changed: bool) {
+    let outcome = match (&event.kind, changed) {
+        (_, false) => "duplicate",
+        (ResultKind::Grading { .. }, true) => "grading",
+        (ResultKind::Graded { .. }, true) => "graded",
+        (ResultKind::Error { .. }, true) => "error",
+    };
     state
         .metrics
         .results_recorded
         .with_label_values(&[outcome])
         .inc();
-    Ok(())
+}
+
+/// Stores one event of a trial; whether it changed anything. A trial's author polls it, so
+/// there is nothing to dispatch next and no cached read to forget.
+async fn record_trial(state: &AppState, event: &ResultEvent) -> Result<bool, ApiError> {
+    let id = event.submission_id.0;
+    let mut conn = state.conn().await?;
+    let (status, outcome, finished_at) = match &event.kind {
+        ResultKind::Grading { .. } => {
+            return Ok(store::trials::record_grading(&mut conn, id).await?);
+        }
+        ResultKind::Graded {
+            verdict,
+            tests,
+            feedback,
+            finished_at,
+            ..
+        } => (
+            "graded",
+            TrialOutcome {
+                verdict: Some(*verdict),
+                tests: tests.clone(),
+                feedback: feedback.as_str().to_owned(),
+            },
+            finished_at,
+        ),
+        ResultKind::Error {
+            reason,
+            finished_at,
+        } => (
+            "error",
+            TrialOutcome {
+                feedback: reason.as_str().to_owned(),
+                ..TrialOutcome::default()
+            },
+            finished_at,
+        ),
+    };
+    Ok(store::trials::record_finished(&mut conn, id, status, &outcome, *finished_at).await?)
 }
 
 #[cfg(test)]

@@ -28,6 +28,8 @@ pub struct AppState {
     pub bounds: Bounds,
     /// Jobs of one user on the submissions stream at once.
     pub dispatch_per_user: u64,
+    /// How long after its start a job still waiting for its verdict counts as lost.
+    pub lost_grading_after: chrono::Duration,
     pub relay_url: Option<String>,
     /// Verifies tokens and revokes sessions (signing out).
     pub sessions: Verifier,
@@ -79,6 +81,10 @@ impl AppState {
             max_unfinished_per_user: settings.max_unfinished_per_user,
             bounds,
             dispatch_per_user: settings.dispatch_per_user,
+            lost_grading_after: i64::try_from(settings.lost_grading_after_ms)
+                .ok()
+                .and_then(chrono::Duration::try_milliseconds)
+                .unwrap_or(chrono::Duration::MAX),
             relay_url: settings.relay_url.clone(),
         })
     }

@@ -1,9 +1,12 @@
 //! The JSON shapes the api answers with.
 
 use crate::access::CourseRole;
+use crate::domain::trial::{TrialId, TrialOutcome};
 use chrono::{DateTime, Utc};
-use contracts::{AssignmentId, CourseId, Limits, SubmissionId, TestCase, TestOutcome, UserId};
-use db::models::{Assignment, Course, Submission, User};
+use contracts::{
+    AssignmentId, CourseId, Limits, SubmissionId, TestCase, TestOutcome, UserId, Verdict,
+};
+use db::models::{Assignment, Course, Submission, Trial, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -231,5 +234,137 @@ impl From<Submission> for SubmissionView {
             started_at: s.started_at,
             finished_at: s.finished_at,
         }
+    }
+}
+
+/// One test of a trial: its outcome, with everything the grader saw, and whether students
+/// will see only its name and outcome.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrialTestView {
+    #[serde(flatten)]
+    pub outcome: TestOutcome,
+    pub hidden: bool,
+}
+
+/// A trial of a reference solution, for the teacher who started it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrialView {
+    pub id: TrialId,
+    pub course_id: CourseId,
+    /// `queued`, `grading`, `graded` or `error` (also when its job was lost).
+    pub status: String,
+    /// Set once graded.
+    pub verdict: Option<Verdict>,
+    /// Per test, in the order tried; every test's details are shown, hidden ones included.
+    pub tests: Vec<TrialTestView>,
+    /// The first failure, readable; or why the trial could not be graded.
+    pub feedback: String,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl TrialView {
+    /// The view of `trial`; one that waited past `lost_after` is shown as the error it is.
+    pub fn new(trial: Trial, lost_after: chrono::Duration) -> Self {
+        let lost = crate::store::trials::is_lost(&trial, lost_after, Utc::now());
+        let tried: Vec<TestCase> = serde_json::from_value(trial.tests).unwrap_or_default();
+        let outcome: TrialOutcome = trial
+            .outcome
+            .and_then(|outcome| serde_json::from_value(outcome).ok())
+            .unwrap_or_default();
+        let tests = outcome
+            .tests
+            .into_iter()
+            .enumerate()
+            .map(|(index, outcome)| TrialTestView {
+                hidden: tried.get(index).is_some_and(TestCase::is_hidden),
+                outcome,
+            })
+            .collect();
+        let (status, feedback) = if lost {
+            (
+                "error".to_owned(),
+                "no grader answered in time; try again".to_owned(),
+            )
+        } else {
+            (trial.status, outcome.feedback)
+        };
+        Self {
+            id: TrialId(trial.id),
+            course_id: CourseId(trial.course_id),
+            status,
+            verdict: outcome.verdict,
+            tests,
+            feedback,
+            created_at: trial.created_at,
+            finished_at: trial.finished_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contracts::TestStatus;
+    use serde_json::{json, Value};
+
+    fn trial(status: &str, age_minutes: i64, outcome: Option<Value>) -> Trial {
+        Trial {
+            id: 9,
+            course_id: 1,
+            user_id: 2,
+            tests: json!([
+                {"kind": "io", "name": "shown", "stdin": "", "expected_stdout": "1"},
+                {"kind": "io", "name": "secret", "stdin": "", "expected_stdout": "2", "hidden": true},
+            ]),
+            status: status.into(),
+            outcome,
+            created_at: Utc::now() - chrono::Duration::minutes(age_minutes),
+            finished_at: None,
+        }
+    }
+
+    #[test]
+    fn a_trial_waiting_past_the_lost_job_delay_reads_as_an_error() {
+        let five = chrono::Duration::minutes(5);
+        assert_eq!(
+            TrialView::new(trial("queued", 1, None), five).status,
+            "queued"
+        );
+        let lost = TrialView::new(trial("grading", 6, None), five);
+        assert_eq!(lost.status, "error");
+        assert!(
+            lost.feedback.contains("no grader answered"),
+            "{}",
+            lost.feedback
+        );
+        let outcome = json!({"verdict": "accepted", "feedback": "", "tests": []});
+        assert_eq!(
+            TrialView::new(trial("graded", 60, Some(outcome)), five).status,
+            "graded"
+        );
+    }
+
+    #[test]
+    fn a_trials_tests_say_which_are_hidden_by_their_place() {
+        let outcome = TrialOutcome {
+            verdict: Some(Verdict::WrongAnswer),
+            tests: ["shown", "secret"]
+                .map(|name| TestOutcome {
+                    name: name.into(),
+                    status: TestStatus::Failed,
+                    message: Some("printed 3".into()),
+                    duration_ms: 1,
+                })
+                .to_vec(),
+            feedback: "Test \"shown\" failed.".into(),
+        };
+        let view = TrialView::new(
+            trial("graded", 0, Some(serde_json::to_value(outcome).unwrap())),
+            chrono::Duration::minutes(5),
+        );
+        let hidden: Vec<bool> = view.tests.iter().map(|t| t.hidden).collect();
+        assert_eq!(hidden, [false, true]);
+        assert_eq!(view.verdict, Some(Verdict::WrongAnswer));
     }
 }

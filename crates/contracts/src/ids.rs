@@ -32,4 +32,8 @@ id_type!(
     ProjectId,
     /// A file or directory of a project; a file's live document has the same id.
     FileId,
+    /// A question pinned to a range of a file, with its comments.
+    ThreadId,
+    /// One comment of a thread.
+    CommentId,
 );

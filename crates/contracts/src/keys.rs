@@ -7,6 +7,7 @@
 //! | `{p}results` | stream of [`ResultEvent`]; trimmed once recorded and out of the relay's history | grader | api (group `api`), relay |
 //! | `{p}{stream}:dead` ([`TypedStream::dead_letters`]) | stream of [`DeadLetter`](crate::messages::DeadLetter): entries the group gave up on (`{p}submissions:dead`, `{p}results:dead`), the newest kept | the stream's [`consumer`](crate::consumer) | operators |
 //! | `{p}cancelled:{submission}` | string, expires ([`cancellation`](crate::cancellation)) | api | grader |
+//! | `{p}claimed:{submission}@{created}` | string: the entry id of the one job of the submission that is run; expires ([`claim`](crate::claim)) | grader | grader |
 //! | `{p}cache:…` | strings (JSON), expire | api | api |
 //! | `{p}hub:doc:{file}` | stream: the update log of one live document ([`doclog`](crate::doclog)) | hub | hub |
 //! | `{p}hub:presence:{file}` | stream: the latest presence (awareness) updates of one document, capped and expiring; never durable ([`doclog`](crate::doclog)) | hub | hub |
@@ -19,6 +20,7 @@ use crate::messages::{ResultEvent, SubmissionJob};
 use crate::project_events::ProjectEvent;
 use crate::streams::TypedStream;
 use crate::{AssignmentId, CourseId, FileId, SubmissionId, UserId};
+use chrono::{DateTime, Utc};
 
 /// Consumer group of the graders on the submissions stream.
 pub const GRADERS_GROUP: &str = "graders";
@@ -57,6 +59,17 @@ impl Keys {
     /// Set when a student deletes a submission that is not graded yet.
     pub fn cancelled(&self, submission: SubmissionId) -> String {
         format!("{}cancelled:{submission}", self.prefix)
+    }
+
+    /// Names the one entry of the submissions stream whose job is run for `submission`, created
+    /// at `created` (which tells it from a submission of the same id in a database that was
+    /// reset); other entries of it (dispatched again) are skipped.
+    pub fn claimed(&self, submission: SubmissionId, created: DateTime<Utc>) -> String {
+        format!(
+            "{}claimed:{submission}@{}",
+            self.prefix,
+            created.timestamp_micros()
+        )
     }
 
     /// Cached assignment list of a course (shared by all users).

@@ -6,6 +6,7 @@
 //! the wire format is a change here, checked by the round-trip tests below.
 
 pub mod cancellation;
+pub mod claim;
 pub mod consumer;
 pub mod doclog;
 pub mod entry_id;
@@ -19,7 +20,9 @@ pub mod text;
 
 pub use consumer::{Consumer, DeadEnd, Gate, Handler, Outcome, Received};
 pub use entry_id::{EntryId, InvalidEntryId};
-pub use ids::{AssignmentId, CourseId, FileId, ProjectId, SubmissionId, UserId};
+pub use ids::{
+    AssignmentId, CommentId, CourseId, FileId, ProjectId, SubmissionId, ThreadId, UserId,
+};
 pub use keys::Keys;
 pub use messages::{
     Limits, ResultEvent, ResultKind, SubmissionJob, TestCase, TestOutcome, TestStatus, Verdict,

@@ -6,7 +6,7 @@
 //! its Redis connection for a moment reads on from where it was instead of missing a
 //! revocation.
 
-use crate::{FileId, ProjectId, UserId};
+use crate::{FileId, ProjectId, ThreadId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// What a user may do with a project.
@@ -61,6 +61,14 @@ pub enum ProjectChange {
     FileMoved { file: FileEntry, from: String },
     /// Files and directories were deleted (a directory with everything under it).
     FilesDeleted { file_ids: Vec<FileId> },
+    /// A thread pinned to `file_id` was opened, or changed: a comment added, edited or
+    /// removed, resolved or reopened, its visibility changed. Only ids, because not everyone
+    /// who follows the project may see the thread: a client fetches it again
+    /// (`GET /hub/threads/{thread_id}`), which answers only those who may.
+    ThreadChanged {
+        thread_id: ThreadId,
+        file_id: FileId,
+    },
 }
 
 /// A file or directory of a project as an event names it.
@@ -113,6 +121,14 @@ mod tests {
             path: "src/a.py".into(),
             directory: false,
         };
+        round_trip(
+            ProjectChange::ThreadChanged {
+                thread_id: ThreadId(7),
+                file_id: FileId(5),
+            },
+            json!({"v": 1, "project_id": 12, "event": "thread_changed", "thread_id": 7,
+                   "file_id": 5}),
+        );
         round_trip(
             ProjectChange::FileCreated { file: file.clone() },
             json!({"v": 1, "project_id": 12, "event": "file_created",

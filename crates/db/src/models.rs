@@ -1,6 +1,6 @@
 //! Row types of the tables, as diesel reads and writes them.
 
-use crate::schema::{assignments, courses, submissions, users};
+use crate::schema::{assignments, courses, submissions, trials, users};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
@@ -100,4 +100,18 @@ pub struct NewSubmission<'a> {
     pub user_id: i64,
     pub runtime: &'a str,
     pub code: &'a str,
+}
+
+/// A reference solution a teacher tried against tests before saving them (`crates/api`).
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = trials)]
+pub struct Trial {
+    pub id: i64,
+    pub course_id: i64,
+    pub user_id: i64,
+    pub tests: Value,
+    pub status: String,
+    pub outcome: Option<Value>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
 }

@@ -117,6 +117,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    code_threads (id) {
+        id -> Int8,
+        project_id -> Int8,
+        file_id -> Int8,
+        author_id -> Int8,
+        visibility -> Text,
+        anchor_start -> Bytea,
+        anchor_end -> Bytea,
+        quote -> Text,
+        quote_line -> Int4,
+        resolved -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    thread_comments (id) {
+        id -> Int8,
+        thread_id -> Int8,
+        author_id -> Int8,
+        body -> Text,
+        created_at -> Timestamptz,
+        edited_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    trials (id) {
+        id -> Int8,
+        course_id -> Int8,
+        user_id -> Int8,
+        tests -> Jsonb,
+        status -> Text,
+        outcome -> Nullable<Jsonb>,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(courses -> users (owner_id));
 diesel::joinable!(course_invitations -> courses (course_id));
 diesel::joinable!(course_invitations -> users (user_id));
@@ -131,6 +172,13 @@ diesel::joinable!(projects -> users (owner_id));
 diesel::joinable!(project_members -> projects (project_id));
 diesel::joinable!(project_members -> users (user_id));
 diesel::joinable!(project_files -> projects (project_id));
+diesel::joinable!(code_threads -> projects (project_id));
+diesel::joinable!(code_threads -> project_files (file_id));
+diesel::joinable!(code_threads -> users (author_id));
+diesel::joinable!(thread_comments -> code_threads (thread_id));
+diesel::joinable!(thread_comments -> users (author_id));
+diesel::joinable!(trials -> courses (course_id));
+diesel::joinable!(trials -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -142,5 +190,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     template_entries,
     projects,
     project_members,
-    project_files
+    project_files,
+    code_threads,
+    thread_comments,
+    trials
 );

@@ -28,6 +28,8 @@ pub struct Metrics {
     pub dead_letters: IntCounter,
     /// `grader_cancelled_total`: jobs skipped because their submission was deleted.
     pub cancelled: IntCounter,
+    /// `grader_duplicates_total`: second entries of a submission, skipped (see `contracts::claim`).
+    pub duplicates: IntCounter,
     /// `grader_containers_reaped_total`: abandoned sandbox containers the janitor removed.
     pub containers_reaped: IntCounter,
     /// `grader_queue_backlog_jobs`: jobs not yet acknowledged by any grader (set on scrape).
@@ -65,6 +67,10 @@ impl Metrics {
             failures: registry.counter_vec("failures_total", "Failed attempts by cause", &["kind"]),
             dead_letters: registry.counter("dead_letters_total", "Jobs dead-lettered"),
             cancelled: registry.counter("cancelled_total", "Jobs of deleted submissions"),
+            duplicates: registry.counter(
+                "duplicates_total",
+                "Second entries of a submission, not run",
+            ),
             containers_reaped: registry.counter(
                 "containers_reaped_total",
                 "Abandoned sandbox containers removed by the janitor",

@@ -78,12 +78,16 @@
 //! `GET /hub/projects`, `GET /hub/projects/{project}`, `POST /hub/projects/{project}/files`,
 //! `GET /hub/projects/{project}/events` (WebSocket, [`event_socket`]),
 //! `GET|PATCH|DELETE /hub/projects/{project}/files/{file}`,
-//! `PUT|DELETE /hub/projects/{project}/members/{user}`; `/healthz`, `/readyz`, `/metrics`
+//! `PUT|DELETE /hub/projects/{project}/members/{user}`; questions pinned to code
+//! ([`routes::threads`], placed by [`anchor`]): `GET|POST /hub/projects/{project}/threads`,
+//! `GET|PATCH /hub/threads/{thread}`, `POST /hub/threads/{thread}/comments`,
+//! `PATCH|DELETE /hub/comments/{comment}`, `GET /hub/inbox`; `/healthz`, `/readyz`, `/metrics`
 //! (`hub_open_documents`, `hub_connections`, `hub_updates_total{source}`,
 //! `hub_fanout_latency_seconds{source}`, `hub_sync_lag_seconds`, `hub_storage_errors_total`,
 //! `hub_sockets_closed_total{reason}`, `hub_budget_exceeded_total{budget}`,
 //! `hub_documents_sync_failing`, `hub_log_reseeds_total`).
 
+pub mod anchor;
 pub mod close;
 pub mod error;
 pub mod event_socket;

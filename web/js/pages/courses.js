@@ -83,6 +83,9 @@ export async function renderCourse(main, { courseId }, ctx) {
       course?.my_role === "teacher"
         ? h("a", { class: "button button-secondary", href: `#/courses/${courseId}/projects`, id: "course-projects" }, "Template and students' projects")
         : null,
+      ["owner", "teacher"].includes(course?.my_role)
+        ? h("a", { class: "button button-secondary", href: `#/courses/${courseId}/authoring`, id: "course-authoring" }, "Edit assignments")
+        : null,
       next
         ? h("a", { class: "button", href: `#/courses/${courseId}/assignments/${next}`, id: "continue" }, solved ? "Continue" : "Start")
         : total

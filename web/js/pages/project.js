@@ -15,19 +15,21 @@ import { downloadZip } from "../ide/download.js";
 import { ProjectEvents } from "../ide/project-events.js";
 import { applyTreeEvent, baseName, join, languageName, movedPath, normalisePath, parentOf } from "../ide/tree.js";
 import { presenceSentence } from "../ide/presence.js";
+import { ThreadPanel } from "../ide/thread-panel.js";
 
 const STATE_LABELS = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline" };
 
-export async function render(main, { projectId }, ctx) {
+/** `query` may name a file to open at a line and a thread to show (`?file=&line=&thread=`). */
+export async function render(main, { projectId, query }, ctx) {
   const [detail, courses] = await Promise.all([api.hub.project(projectId), api.courses().catch(() => [])]);
   if (!ctx.active()) return undefined;
   if (!window.CodeMirror) throw new Error("The editor is not installed on this server (run deploy/web/vendor.sh).");
-  const page = new ProjectPage(main, ctx, detail, courses);
+  const page = new ProjectPage(main, ctx, detail, courses, query);
   return () => page.destroy();
 }
 
 class ProjectPage {
-  constructor(main, ctx, detail, courses) {
+  constructor(main, ctx, detail, courses, query) {
     this.main = main;
     this.ctx = ctx;
     this.project = detail.project;
@@ -58,8 +60,41 @@ class ProjectPage {
     window.addEventListener("beforeunload", this.onBeforeUnload);
     // The tests' handle on the page (and a console's): read-only, nothing here depends on it.
     window.__ide = this;
+    this.threads = new ThreadPanel({
+      host: this.main.querySelector("#threads"),
+      projectId: this.project.id,
+      me: this.me.id,
+      owner: this.owned,
+      teacher: ["owner", "teacher"].includes(this.course?.my_role),
+      announce: ctx.announce,
+      openAt: (fileId, line) => this.openAt(fileId, line),
+    });
+    const asked = Number(query?.get("file"));
+    if (this.files.some((f) => f.id === asked && !f.directory)) {
+      this.openAt(asked, Number(query.get("line")) || 1);
+      if (query.get("thread")) this.threads.show(Number(query.get("thread")));
+      return;
+    }
     const first = this.files.find((f) => !f.directory);
     if (first) this.openTab(first, false);
+  }
+
+  /** Opens file `fileId` and puts its line `line` in view (once the text has arrived). */
+  openAt(fileId, line) {
+    const file = this.files.find((f) => f.id === fileId);
+    if (!file) return;
+    this.openTab(file, false);
+    const cm = this.tabs.get(fileId).session.cm;
+    let tries = 50;
+    const go = () => {
+      if (cm.lineCount() < line && tries-- > 0) {
+        setTimeout(go, 100);
+        return;
+      }
+      cm.setCursor({ line: line - 1, ch: 0 });
+      cm.scrollIntoView({ line: line - 1, ch: 0 }, 80);
+    };
+    go();
   }
 
   get readOnly() {
@@ -73,6 +108,7 @@ class ProjectPage {
   destroy() {
     this.closed = true;
     this.events.destroy();
+    this.threads?.destroy();
     window.removeEventListener("beforeunload", this.onBeforeUnload);
     for (const id of [...this.tabs.keys()]) this.closeTab(id);
     if (window.__ide === this) window.__ide = null;
@@ -146,6 +182,7 @@ class ProjectPage {
           h("div", { class: "ide-status" }, this.stateText, this.pendingText, this.presence),
         ),
       ),
+      h("section", { class: "ide-threads card", id: "threads", "aria-labelledby": "threads-title" }),
     );
     this.updateButtons();
     this.showStatus();
@@ -235,6 +272,7 @@ class ProjectPage {
     }
     const entry = this.tabs.get(id);
     entry?.session.refresh();
+    this.threads?.attach(entry?.session ?? null);
     const file = this.files.find((f) => f.id === id);
     if (file) this.tree.reveal(file.path);
     if (focus) entry?.session.focus();
@@ -265,7 +303,10 @@ class ProjectPage {
       const next = [...this.tabs.keys()].pop();
       this.active = null;
       if (next !== undefined && !this.closed) this.activate(next, false);
-      else this.showStatus();
+      else {
+        this.threads?.attach(null);
+        this.showStatus();
+      }
     }
   }
 
@@ -277,7 +318,10 @@ class ProjectPage {
     entry.session.destroy();
     entry.pending = 0;
     entry.session = this.startSession(file, entry.panel, entry);
-    if (this.active === id) entry.session.refresh();
+    if (this.active === id) {
+      entry.session.refresh();
+      this.threads?.attach(entry.session);
+    }
   }
 
   // ----- status -----
@@ -368,6 +412,10 @@ class ProjectPage {
 
   /** One event of the project's events socket. */
   follow(event) {
+    if (event.event === "thread_changed") {
+      this.threads?.refresh();
+      return;
+    }
     if (this.refreshing) this.refreshAgain = true;
     if (event.event !== "access_changed") {
       this.applyFiles(applyTreeEvent(this.files, event));

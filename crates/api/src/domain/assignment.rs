@@ -155,13 +155,7 @@ impl AssignmentRequest {
         default_position: i32,
     ) -> Result<AssignmentFields, ApiError> {
         let title = Title::parse(&self.title)?;
-        if self.handout.chars().count() > MAX_HANDOUT_CHARS {
-            return Err(ApiError::invalid(
-                "handout",
-                format!("the handout is over {MAX_HANDOUT_CHARS} characters"),
-            ));
-        }
-        let handout = Text::parse("handout", self.handout)?;
+        let handout = parse_handout(self.handout)?;
         let starter_code = Text::parse("starter_code", self.starter_code)?;
         let runtime = runtimes.get(&self.runtime).ok_or_else(|| {
             ApiError::invalid(
@@ -241,6 +235,17 @@ impl AssignmentRequest {
     }
 }
 
+/// A handout within [`MAX_HANDOUT_CHARS`] and without NUL; a problem names `handout`.
+pub fn parse_handout(handout: String) -> Result<Text, ApiError> {
+    if handout.chars().count() > MAX_HANDOUT_CHARS {
+        return Err(ApiError::invalid(
+            "handout",
+            format!("the handout is over {MAX_HANDOUT_CHARS} characters"),
+        ));
+    }
+    Text::parse("handout", handout)
+}
+
 /// JSON Schema counts `2000.0` as an integer, so the api reads it as one too.
 fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i32>, D::Error> {
     let Some(number) = Option::<f64>::deserialize(deserializer)? else {
@@ -304,7 +309,8 @@ fn check_test(test: &TestCase, runtime_has_call: bool) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn handout_schema() -> ObjectBuilder {
+/// The schema of a handout, as [`parse_handout`] checks it.
+pub fn handout_schema() -> ObjectBuilder {
     Text::schema_up_to(MAX_HANDOUT_CHARS)
         .description(Some("Markdown, at most 65536 characters, no NUL."))
 }

@@ -6,3 +6,4 @@ pub mod account;
 pub mod assignment;
 pub mod code;
 pub mod text;
+pub mod trial;

@@ -3,7 +3,7 @@
 
 use crate::access::{self, Access};
 use crate::auth::Caller;
-use crate::domain::assignment::AssignmentRequest;
+use crate::domain::assignment::{handout_schema, parse_handout, AssignmentRequest};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
 use crate::store;
@@ -12,6 +12,38 @@ use actix_web::{web, HttpResponse};
 use contracts::{AssignmentId, CourseId};
 use db::models::Assignment;
 use diesel_async::AsyncPgConnection;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandoutPreviewRequest {
+    #[schema(schema_with = handout_schema)]
+    pub handout: String,
+}
+
+/// A handout as students will see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HandoutPreview {
+    /// Sanitised HTML, as `handout_html` of an assignment.
+    pub html: String,
+}
+
+/// Renders a handout as it will be shown, for the editor's live preview: the page then shows
+/// exactly what the server's sanitiser lets through, and needs no Markdown code of its own.
+#[utoipa::path(post, path = "/api/handout-preview", tag = "assignments",
+    security(("bearer" = [])), request_body = HandoutPreviewRequest,
+    responses((status = 200, body = HandoutPreview), (status = 401, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+pub async fn preview(
+    _caller: Caller,
+    body: web::Json<HandoutPreviewRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let handout = parse_handout(body.into_inner().handout)?;
+    Ok(HttpResponse::Ok().json(HandoutPreview {
+        html: crate::markdown::to_safe_html(&handout.into_inner()),
+    }))
+}
 
 /// One assignment with its handout.
 #[utoipa::path(get, path = "/api/assignments/{id}", tag = "assignments",
@@ -59,7 +91,8 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(AssignmentView::full(updated)))
 }
 
-/// Deletes an assignment and every submission to it (the course's teachers only).
+/// Deletes an assignment and every submission to it (the course's teachers only); the ones
+/// after it move up a place.
 #[utoipa::path(delete, path = "/api/assignments/{id}", tag = "assignments",
     security(("bearer" = [])), params(("id" = i64, Path, description = "assignment id")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -71,8 +104,14 @@ pub async fn delete(
     let id = AssignmentId(path.into_inner());
     let mut conn = state.conn().await?;
     let current = taught(&mut conn, id, &caller).await?;
-    store::assignments::delete(&mut conn, id.0).await?;
+    let moved = store::assignments::delete(&mut conn, id.0).await?;
     forget(&state, &current).await;
+    // Their own views carry their positions.
+    let moved: Vec<String> = moved
+        .into_iter()
+        .map(|id| state.keys.cache_assignment(AssignmentId(id)))
+        .collect();
+    state.cache.invalidate(&moved).await;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -13,8 +13,9 @@ use crate::views::{
     Progress,
 };
 use actix_web::{web, HttpResponse};
-use contracts::{CourseId, UserId};
-use serde::Deserialize;
+use contracts::{AssignmentId, CourseId, UserId};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
 use std::collections::HashMap;
 use tokens::Role;
 use utoipa::ToSchema;
@@ -34,6 +35,35 @@ pub struct CourseRequest {
 pub struct CoursePatch {
     /// In every user's catalogue (`true`) or only its participants' and invitees' (`false`).
     pub published: bool,
+}
+
+/// The new order of a course's assignments.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignmentOrder {
+    /// Every assignment of the course, each once, first to last.
+    #[serde(deserialize_with = "whole_ids")]
+    #[schema(value_type = Vec<i64>)]
+    pub assignments: Vec<AssignmentId>,
+}
+
+/// JSON Schema counts `12.0` as an integer, so the api reads it as one too.
+fn whole_ids<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<AssignmentId>, D::Error> {
+    Vec::<serde_json::Number>::deserialize(deserializer)?
+        .into_iter()
+        .map(|number| {
+            number
+                .as_i64()
+                .or_else(|| {
+                    number
+                        .as_f64()
+                        .filter(|f| f.fract() == 0.0 && f.abs() < 2f64.powi(63))
+                        .map(|f| f as i64)
+                })
+                .map(AssignmentId)
+                .ok_or_else(|| D::Error::custom(format!("{number} is not a whole number")))
+        })
+        .collect()
 }
 
 /// The catalogue: every published course and those the caller takes part in or is invited
@@ -202,9 +232,7 @@ pub async fn create_assignment(
 ) -> Result<HttpResponse, ApiError> {
     let course = CourseId(path.into_inner());
     let mut conn = state.conn().await?;
-    Access::of(&mut conn, course, &caller)
-        .await?
-        .require_teacher()?;
+    Access::teacher(&mut conn, course, &caller).await?;
     let position = store::assignments::next_position(&mut conn, course.0).await?;
     let fields = body
         .into_inner()
@@ -215,4 +243,41 @@ pub async fn create_assignment(
         .invalidate(&[state.keys.cache_course_assignments(course)])
         .await;
     Ok(HttpResponse::Created().json(AssignmentView::full(assignment)))
+}
+
+/// Puts the course's assignments in a new order (its teachers only); answers the course's
+/// assignments in that order.
+#[utoipa::path(put, path = "/api/courses/{id}/assignment-order", tag = "assignments",
+    security(("bearer" = [])), params(("id" = i64, Path, description = "course id")),
+    request_body = AssignmentOrder,
+    responses((status = 200, body = [AssignmentSummary]), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody, description = "not every assignment of the course exactly once")))]
+pub async fn reorder(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<i64>,
+    body: web::Json<AssignmentOrder>,
+) -> Result<HttpResponse, ApiError> {
+    let course = CourseId(path.into_inner());
+    let mut conn = state.conn().await?;
+    Access::teacher(&mut conn, course, &caller).await?;
+    let ids: Vec<i64> = body.assignments.iter().map(|id| id.0).collect();
+    let reordered = store::assignments::reorder(&mut conn, course.0, &ids)
+        .await?
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "assignments",
+                "name every assignment of the course exactly once, in the new order",
+            )
+        })?;
+    // Each assignment's own view carries its position.
+    let mut stale: Vec<String> = reordered
+        .iter()
+        .map(|assignment| state.keys.cache_assignment(AssignmentId(assignment.id)))
+        .collect();
+    stale.push(state.keys.cache_course_assignments(course));
+    state.cache.invalidate(&stale).await;
+    let summaries: Vec<AssignmentSummary> = reordered.iter().map(AssignmentSummary::from).collect();
+    Ok(HttpResponse::Ok().json(summaries))
 }

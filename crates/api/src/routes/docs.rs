@@ -3,7 +3,7 @@
 
 use crate::domain::assignment::Bounds;
 use crate::domain::code::Code;
-use crate::routes::{accounts, assignments, courses, submissions, teachers};
+use crate::routes::{accounts, assignments, courses, submissions, teachers, trials};
 use crate::state::AppState;
 use crate::ui;
 use actix_web::http::header;
@@ -23,9 +23,10 @@ use utoipa::OpenApi;
         accounts::register, accounts::login, accounts::guest, accounts::refresh, accounts::logout,
         accounts::me,
         courses::list, courses::create, courses::update, courses::enrol, courses::assignments,
-        courses::create_assignment,
+        courses::create_assignment, courses::reorder,
         teachers::list, teachers::invite, teachers::accept, teachers::remove,
-        assignments::get, assignments::update, assignments::delete,
+        assignments::get, assignments::update, assignments::delete, assignments::preview,
+        trials::create, trials::get,
         submissions::create, submissions::list_mine, submissions::get, submissions::delete,
     ),
     components(schemas(Code)),

@@ -7,6 +7,7 @@ pub mod courses;
 pub mod docs;
 pub mod submissions;
 pub mod teachers;
+pub mod trials;
 
 use actix_web::{web, HttpResponse};
 
@@ -42,6 +43,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(courses::assignments))
                     .route(web::post().to(courses::create_assignment)),
             )
+            .service(web::resource("/courses/{id}/assignment-order").put(courses::reorder))
+            .service(web::resource("/courses/{id}/trials").post(trials::create))
+            .service(web::resource("/trials/{id}").get(trials::get))
+            .service(web::resource("/handout-preview").post(assignments::preview))
             .service(
                 web::resource("/assignments/{id}")
                     .route(web::get().to(assignments::get))

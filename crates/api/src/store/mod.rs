@@ -5,4 +5,5 @@ pub mod assignments;
 pub mod courses;
 pub mod submissions;
 pub mod teachers;
+pub mod trials;
 pub mod users;

@@ -59,6 +59,29 @@ impl TestApp {
         self.streams.pool().get().await.unwrap()
     }
 
+    /// Every job on the submissions stream, oldest first.
+    pub async fn jobs(&self) -> Vec<contracts::SubmissionJob> {
+        self.streams
+            .range_after(&self.keys().submissions(), "0-0", 1_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.message.unwrap())
+            .collect()
+    }
+
+    /// Publishes the course as its owner `teacher`.
+    pub async fn publish(&self, teacher: &str, course: i64) {
+        self.expect(
+            Method::PATCH,
+            &format!("/api/courses/{course}"),
+            Some(teacher),
+            Some(json!({"published": true})),
+            StatusCode::OK,
+        )
+        .await;
+    }
+
     pub fn url(&self, path: &str) -> String {
         self.api.url(path)
     }

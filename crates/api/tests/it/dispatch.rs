@@ -5,7 +5,7 @@
 use crate::app::TestApp;
 use crate::flows::{graded, submit};
 use contracts::keys::API_GROUP;
-use contracts::{SubmissionId, SubmissionJob, Verdict};
+use contracts::{SubmissionId, Verdict};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -13,13 +13,10 @@ use testkit::{spawn, Proxy, Scratch};
 
 /// The submission of every job on the stream, oldest first.
 async fn jobs(app: &TestApp) -> Vec<SubmissionId> {
-    app.streams()
-        .range_after(&app.keys().submissions(), "0-0", 1_000)
+    app.jobs()
         .await
-        .unwrap()
         .into_iter()
-        .map(|d| d.message.unwrap())
-        .map(|job: SubmissionJob| job.submission_id)
+        .map(|job| job.submission_id)
         .collect()
 }
 

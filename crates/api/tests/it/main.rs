@@ -4,6 +4,7 @@
 //! platform with a grader running submissions in Docker.
 //!
 //! - [`bad_requests`]: bad input gets a 4xx with a JSON body naming the problem, never a 500;
+//! - [`authoring`]: reordering, handout previews and trials of reference solutions;
 //! - [`flows`]: the student and teacher flows, with grader events injected on the stream;
 //! - [`roles`]: no self-made teachers, the operator's command, co-teachers, publishing, bounds;
 //! - [`dispatch`]: jobs go to the graders a few per user at a time, and survive outages;
@@ -17,6 +18,7 @@
 
 mod abuse;
 mod app;
+mod authoring;
 mod bad_requests;
 mod browser;
 mod dispatch;

@@ -1,7 +1,8 @@
 //! Grading one job: the handler the submissions consumer calls for each delivered job.
 //!
 //! A job from an unknown message version or for a runtime this grader lacks is given up at
-//! once; a cancelled submission is done without running; otherwise `grading` is published,
+//! once; a cancelled submission, or a second entry of one submission
+//! ([`claim`](contracts::claim)), is done without running; otherwise `grading` is published,
 //! the job runs in the sandbox, and the verdict is published. The consumer acknowledges it
 //! afterwards, and keeps it claimed meanwhile. When the grader's own infrastructure fails the
 //! job is left for a retry (Docker refusing: the attempt counts) or given back (Redis or the
@@ -16,6 +17,7 @@ use crate::sandbox::availability::Availability;
 use crate::sandbox::Sandbox;
 use crate::verdict;
 use chrono::{DateTime, Utc};
+use contracts::claim::{self, Claim};
 use contracts::consumer::{DeadEnd, Handler, Outcome, Received};
 use contracts::{
     cancellation, Delivery, Keys, ResultKind, RuntimeCatalog, StreamError, Streams, SubmissionJob,
@@ -67,14 +69,25 @@ impl Grader {
         }
     }
 
-    /// Grades `job`, or skips it when its submission was deleted.
-    async fn grade(&self, job: &SubmissionJob) -> Result<(), GraderError> {
+    /// Grades `job`, the stream's `entry`, or skips it when its submission was deleted or
+    /// another entry of it was taken first.
+    async fn grade(&self, job: &SubmissionJob, entry: &str) -> Result<(), GraderError> {
         if job.v != MESSAGE_VERSION {
             return Err(GraderError::UnsupportedVersion(job.v));
         }
         if cancellation::is_marked(self.streams.pool(), &self.keys, job.submission_id).await? {
             tracing::info!("submission was deleted; acknowledged without grading");
             self.metrics.cancelled.inc();
+            return Ok(());
+        }
+        if let Claim::Duplicate { first } =
+            claim::claim(self.streams.pool(), &self.keys, job, entry).await?
+        {
+            tracing::warn!(
+                first,
+                "another entry of this submission was taken first; acknowledged without grading"
+            );
+            self.metrics.duplicates.inc();
             return Ok(());
         }
         let Some(runtime) = self.catalog.get(&job.runtime) else {
@@ -163,7 +176,7 @@ impl Handler<SubmissionJob> for Grader {
             attempt = received.attempt);
         async {
             self.metrics.jobs_in_flight.inc();
-            let graded = self.grade(job).await;
+            let graded = self.grade(job, received.id).await;
             self.metrics.jobs_in_flight.dec();
             match graded {
                 Ok(()) => Outcome::Done,

@@ -1,7 +1,8 @@
 //! Outages pause grading, they do not fail it: while Docker is unreachable or the sandbox
 //! image is missing the grader takes no job (and says so in `/readyz` and `grader_paused`),
 //! jobs keep their attempts, and every one is graded once it is back; when Redis loses its
-//! data, the api dispatches the jobs it lost again, and each is graded once.
+//! data, the api dispatches the jobs it lost again, and each is graded once; when Postgres
+//! failed mid-dispatch and the api put one submission on the stream twice, it is graded once.
 
 use crate::support::grader::{self, remove_containers_of};
 use crate::support::jobs::right_add;
@@ -234,4 +235,44 @@ async fn after_redis_loses_its_data_every_job_is_graded_once() {
 
     grader.stop().await;
     api.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_dispatched_twice_is_graded_once() {
+    let scratch = Scratch::new("grader-twice").await;
+    let queue = Queue::of(&scratch);
+    let mut settings = grader::settings(&scratch);
+    settings.concurrency = 2;
+    let grader = spawn::grader_with(settings).await;
+    let submission = SubmissionId(1);
+    // The api dispatching it again sends the same job: same submission, same creation time.
+    let job = right_add(submission.0);
+
+    // Two entries at once, so both slots may take one at the same moment.
+    for _ in 0..2 {
+        queue.submit(&job).await;
+    }
+    let (verdict, feedback, _) = queue
+        .graded(submission, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(verdict, Verdict::Accepted, "{feedback}");
+    queue.drained(Duration::from_secs(30)).await;
+    // A third, after the first was graded, is skipped too.
+    queue.submit(&job).await;
+    queue.drained(Duration::from_secs(30)).await;
+
+    let events = queue.results_of(submission).await;
+    assert_eq!(
+        events.iter().filter(|e| is_graded(&e.kind)).count(),
+        1,
+        "{events:?}"
+    );
+    assert_eq!(
+        events.iter().filter(|e| is_grading(&e.kind)).count(),
+        1,
+        "{events:?}"
+    );
+    assert_eq!(grader.metric("grader_duplicates_total").await, 2.0);
+    grader.stop().await;
 }

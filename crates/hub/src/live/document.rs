@@ -393,6 +393,11 @@ impl LiveDocument {
         text.get_string(&txn)
     }
 
+    /// What `read` makes of the document as it is now.
+    pub fn read<R>(&self, read: impl FnOnce(&Doc) -> R) -> R {
+        read(&lock(&self.state).doc)
+    }
+
     /// Adds a socket; returns its id.
     pub fn join(&self, peer: Peer) -> PeerId {
         let mut peers = lock(&self.peers);

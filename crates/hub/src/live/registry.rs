@@ -91,6 +91,7 @@ impl Registry {
             let document = match loaded {
                 Ok(document) => {
                     if loaded_here {
+                        self.metrics.open_documents.inc();
                         // Only now does `loaded()` list it for the follower.
                         self.log.wake_follower().await;
                     }
@@ -158,8 +159,21 @@ impl Registry {
             }
             document.advance(last);
         }
-        self.metrics.open_documents.inc();
         Ok(Arc::new(document))
+    }
+
+    /// File `file` of `project` as it is now, to read: the document loaded here, or else one
+    /// restored from Postgres and the log for this one read (and not kept).
+    pub async fn current(
+        &self,
+        project: ProjectId,
+        file: FileId,
+    ) -> Result<Arc<LiveDocument>, OpenError> {
+        match self.get(file) {
+            Some(document) if document.project == project => Ok(document),
+            Some(_) => Err(OpenError::NotFound),
+            None => self.load(project, file).await,
+        }
     }
 
     /// The documents loaded now.

@@ -1,7 +1,7 @@
 //! The hub's OpenAPI 3 document, generated from the handlers' annotations; the edge's
 //! modifiers add the bearer scheme and the error answers every operation shares.
 
-use crate::routes::{files, projects, socket, templates};
+use crate::routes::{files, projects, socket, templates, threads};
 use actix_web::HttpResponse;
 use http_edge::openapi::{BearerAuth, CommonErrors};
 use http_edge::ErrorBody;
@@ -10,13 +10,15 @@ use utoipa::OpenApi;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Code platform hub", description = "Course templates, multi-file projects \
-        and their sharing, and the live document sockets."),
+        and their sharing, the live document sockets, and questions pinned to code."),
     paths(
         templates::upload, templates::list,
         projects::open, projects::list, projects::get, projects::share, projects::grant,
         projects::revoke,
         files::create, files::read, files::relocate, files::delete,
         socket::upgrade, socket::events,
+        threads::list, threads::create, threads::get, threads::update, threads::comment,
+        threads::edit, threads::delete, threads::inbox,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth, &CommonErrors),
@@ -48,7 +50,7 @@ mod tests {
     #[test]
     fn every_operation_has_its_own_id_and_the_hub_tag() {
         let operations = operations();
-        assert_eq!(operations.len(), 14);
+        assert_eq!(operations.len(), 22);
         let mut ids = HashSet::new();
         for (path, operation) in &operations {
             let id = operation.operation_id.clone().expect("an operation id");

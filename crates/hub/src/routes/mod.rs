@@ -6,6 +6,7 @@ pub mod files;
 pub mod projects;
 pub mod socket;
 pub mod templates;
+pub mod threads;
 
 use actix_web::web;
 
@@ -39,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::put().to(projects::grant))
                     .route(web::delete().to(projects::revoke)),
             )
-            .service(web::resource("/projects/{project}/docs/{file}").get(socket::upgrade)),
+            .service(web::resource("/projects/{project}/docs/{file}").get(socket::upgrade))
+            .configure(threads::configure),
     );
 }

@@ -5,8 +5,9 @@
 //
 //   args:   --url BASE (repeatable; on every close the provider moves to the next one, keeping
 //           its Y.Doc), --room ROOM, [--token JWT] (query parameter `token`), [--name LABEL]
-//   stdin:  insert, type, delete, text, wait_text, wait_length, awareness, quit
-//   stdout: status, synced, permission_denied, closed, typed, text, timeout, awareness, error
+//   stdin:  insert, type, delete, text, wait_text, wait_length, awareness, anchor, quit
+//   stdout: status, synced, permission_denied, closed, typed, text, timeout, awareness, anchor,
+//           error
 //
 // Needs NODE_PATH=/usr/share/nodejs unless node is Debian's own (which searches it anyway).
 'use strict'
@@ -170,6 +171,14 @@ async function run (cmd) {
         if (state && state.user && typeof state.user.name === 'string') names.push(state.user.name)
       }
       emit({ event: 'awareness', names: names.sort() })
+      break
+    }
+    case 'anchor': {
+      // A range's two ends as the page pins a thread to them: the start associated with the
+      // first character, the end with the last, each `Y.encodeRelativePosition` in base64.
+      const encode = (index, assoc) => Buffer.from(Y.encodeRelativePosition(
+        Y.createRelativePositionFromTypeIndex(text, index, assoc))).toString('base64')
+      emit({ event: 'anchor', start: encode(cmd.from | 0, 0), end: encode(cmd.to | 0, -1) })
       break
     }
     case 'quit':

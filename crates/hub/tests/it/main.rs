@@ -14,6 +14,7 @@ mod openapi_fuzz;
 mod outages;
 mod presence;
 mod projects;
+mod threads;
 
 mod classroom;
 mod external;

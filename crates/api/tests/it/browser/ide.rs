@@ -26,10 +26,10 @@ const BACKSPACE: &str = "\u{E003}";
 const TREE_CHANGE: Duration = Duration::from_secs(1);
 
 /// A registered user with the api's session answer (what the page keeps in localStorage).
-struct Person {
+pub(super) struct Person {
     session: Value,
-    token: String,
-    id: i64,
+    pub(super) token: String,
+    pub(super) id: i64,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -659,7 +659,7 @@ async fn revocation(edge: &Edge, a: &Browser, b: &Browser) -> Result<()> {
 
 // ----- people and pages -----
 
-async fn seeded_course(http: &reqwest::Client, base: &str) -> Result<i64> {
+pub(super) async fn seeded_course(http: &reqwest::Client, base: &str) -> Result<i64> {
     let guest: Value = http
         .post(format!("{base}/api/auth/guest"))
         .json(&json!({}))
@@ -685,7 +685,7 @@ async fn seeded_course(http: &reqwest::Client, base: &str) -> Result<i64> {
         .context("the seeded course")
 }
 
-async fn register(
+pub(super) async fn register(
     http: &reqwest::Client,
     base: &str,
     username: &str,
@@ -699,7 +699,12 @@ async fn register(
     })
 }
 
-async fn enrol(http: &reqwest::Client, base: &str, person: &Person, course: i64) -> Result<()> {
+pub(super) async fn enrol(
+    http: &reqwest::Client,
+    base: &str,
+    person: &Person,
+    course: i64,
+) -> Result<()> {
     http.post(format!("{base}/api/courses/{course}/enrol"))
         .bearer_auth(&person.token)
         .send()
@@ -709,7 +714,7 @@ async fn enrol(http: &reqwest::Client, base: &str, person: &Person, course: i64)
 }
 
 /// Makes `person` a teacher of `course` in the database (how an operator would).
-async fn make_teacher(stack: &Stack, person: &Person, course: i64) -> Result<()> {
+pub(super) async fn make_teacher(stack: &Stack, person: &Person, course: i64) -> Result<()> {
     let mut conn = stack.scratch.database().pool().get().await?;
     diesel::sql_query(format!(
         "INSERT INTO participants (course_id, user_id, role) VALUES ({course}, {}, 'teacher')
@@ -722,12 +727,17 @@ async fn make_teacher(stack: &Stack, person: &Person, course: i64) -> Result<()>
 }
 
 /// Signs `person` in to the page and opens `hash`.
-async fn sign_in(browser: &Browser, base: &str, person: &Person, hash: &str) -> Result<()> {
+pub(super) async fn sign_in(
+    browser: &Browser,
+    base: &str,
+    person: &Person,
+    hash: &str,
+) -> Result<()> {
     browser.sign_in(base, &person.session, hash).await
 }
 
 /// Waits for the project page's active tab to be `name`, live; returns (project, file).
-async fn wait_live_file(browser: &Browser, name: &str) -> Result<(i64, i64)> {
+pub(super) async fn wait_live_file(browser: &Browser, name: &str) -> Result<(i64, i64)> {
     let found = browser
         .wait_for(
             &format!("{name} open and live"),
@@ -825,13 +835,13 @@ fn tempdir() -> Result<PathBuf> {
 }
 
 /// Debian's y-websocket provider under Node (the hub's test client), joined to one document.
-struct NodeClient {
+pub(super) struct NodeClient {
     child: std::process::Child,
     lines: std::sync::mpsc::Receiver<Value>,
 }
 
 impl NodeClient {
-    fn join(edge: &Edge, project: i64, file: i64, token: &str) -> Result<Self> {
+    pub(super) fn join(edge: &Edge, project: i64, file: i64, token: &str) -> Result<Self> {
         let script = std::env::var("YJS_NODE_CLIENT")
             .map(PathBuf::from)
             .unwrap_or_else(|_| repo_root().join("crates/hub/tests/clients/yjs_client.js"));
@@ -892,16 +902,22 @@ impl NodeClient {
         }
     }
 
-    fn wait_text(&self, text: &str) -> Result<()> {
-        let command =
-            json!({"cmd": "wait_text", "equals": text, "timeout_ms": STEP.as_millis() as u64});
-        let mut stdin = self.child.stdin.as_ref().context("stdin")?;
-        writeln!(stdin, "{command}")?;
+    pub(super) fn wait_text(&self, text: &str) -> Result<()> {
+        self.send(
+            json!({"cmd": "wait_text", "equals": text, "timeout_ms": STEP.as_millis() as u64}),
+        )?;
         self.expect("text", |line| line["text"] == text)?;
         Ok(())
     }
 
-    fn quit(mut self) {
+    /// Sends one command of the client's line protocol (`insert`, `delete`, …).
+    pub(super) fn send(&self, command: Value) -> Result<()> {
+        let mut stdin = self.child.stdin.as_ref().context("stdin")?;
+        writeln!(stdin, "{command}")?;
+        Ok(())
+    }
+
+    pub(super) fn quit(mut self) {
         if let Some(mut stdin) = self.child.stdin.take() {
             let _ = writeln!(stdin, "{}", json!({"cmd": "quit"}));
         }

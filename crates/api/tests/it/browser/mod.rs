@@ -7,7 +7,8 @@
 //!
 //! Screenshots of every step are kept under `target/screenshots/` (`browser-*.png` for the
 //! exercise scenario, `accounts-*.png` for signing in and out, `ide-*.png` for the projects
-//! IDE, see [`ide`]). [`modules`] runs the IDE's pure modules under Node's test runner.
+//! IDE, see [`ide`], `authoring-*.png` for the teacher's authoring page, see [`authoring`]).
+//! [`modules`] runs the IDE's pure modules under Node's test runner.
 //! [`page_security`] checks the page's headers and Content-Security-Policy on a page with
 //! inline scripts.
 
@@ -21,10 +22,12 @@ use testkit::browser::{run_script, until, STEP};
 use testkit::env::repo_root;
 use testkit::{Browser, Stack};
 
+mod authoring;
 mod exercise;
 mod ide;
 mod modules;
 mod page_security;
+mod threads;
 
 use exercise::ExercisePage as _;
 
