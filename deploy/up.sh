@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings the whole platform up on this machine: Redis and PostgreSQL (from Debian's packages),
 # the migrations, the sandbox image, CodeMirror for the web UI, then the api, a grader, a
-# relay and a hub, and prints where to open it.
+# relay and a hub on loopback behind one nginx edge (the stack's configuration, see
+# deploy/local/edge.sh) that serves the page, /api, /ws and /hub on one origin, and prints it.
 # Idempotent: running it again rebuilds what changed and restarts the services.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,20 +48,27 @@ start() {
     echo $! > "$RUN_DIR/$name.pid"
 }
 
-start api API__LISTEN="0.0.0.0:$PORT" API__RELAY_URL="ws://localhost:$((PORT + 2))/ws"
+# Only the edge listens beyond loopback; the page reaches the relay and the hub through it.
+API_PORT=$((PORT + 4)) RELAY_PORT=$((PORT + 2)) HUB_PORT=$((PORT + 3))
+start api API__LISTEN="127.0.0.1:$API_PORT"
 start grader GRADER__SANDBOX_TAG="${SANDBOX_IMAGE##*:}" GRADER__LISTEN="127.0.0.1:$((PORT + 1))"
-start relay RELAY__LISTEN="0.0.0.0:$((PORT + 2))"
-start hub HUB__LISTEN="0.0.0.0:$((PORT + 3))"
+start relay RELAY__LISTEN="127.0.0.1:$RELAY_PORT"
+start hub HUB__LISTEN="127.0.0.1:$HUB_PORT"
+bash deploy/local/edge.sh "$PORT" "$API_PORT" "$RELAY_PORT" "$HUB_PORT" "$((PORT + 5))" "$RUN_DIR" "$LOG_DIR"
 
+ready() { curl -fsS "http://127.0.0.1:$1/readyz" >/dev/null 2>&1; }
 for _ in $(seq 100); do
-    if curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; then
+    # The services' own readiness, then the edge's way to each.
+    if ready "$API_PORT" && ready "$RELAY_PORT" && ready "$HUB_PORT" \
+        && curl -fsS "http://127.0.0.1:$PORT/api/config" >/dev/null 2>&1 \
+        && curl -fsS "http://127.0.0.1:$PORT/hub/openapi.json" >/dev/null 2>&1; then
         log "logs: $LOG_DIR; stop with: kill \$(cat $RUN_DIR/*.pid)"
-        echo "The platform is up: open http://localhost:$PORT/ (api docs: http://localhost:$PORT/api/docs;" \
-            "live projects: ws://localhost:$((PORT + 3))/hub/projects/{project}/docs/{file})"
+        echo "The platform is up: open http://localhost:$PORT/ (the page, /api, /ws and /hub on this one origin;" \
+            "api docs: http://localhost:$PORT/api/docs)"
         exit 0
     fi
     sleep 0.2
 done
-log "the api did not become ready; see $LOG_DIR/api.log"
-tail -n 20 "$LOG_DIR/api.log" >&2
+log "the platform did not become ready through the edge on port $PORT; see $LOG_DIR"
+tail -n 20 "$LOG_DIR/api.log" "$LOG_DIR/hub.log" "$LOG_DIR/edge.log" >&2 || true
 exit 1

@@ -157,6 +157,8 @@ export const hub = {
   deleteFile: (projectId, fileId) => call("DELETE", `/hub/projects/${projectId}/files/${fileId}`),
   grant: (projectId, userId, access) =>
     call("PUT", `/hub/projects/${projectId}/members/${userId}`, { body: { access } }),
+  share: (projectId, username, access) =>
+    call("POST", `/hub/projects/${projectId}/members`, { body: { username, access } }),
   revoke: (projectId, userId) => call("DELETE", `/hub/projects/${projectId}/members/${userId}`),
   // Questions pinned to code.
   threads: (projectId) => get(`/hub/projects/${projectId}/threads`),

@@ -14,6 +14,8 @@ pub enum HubError {
     Forbidden(String),
     #[error("no such {0}")]
     NotFound(&'static str),
+    #[error("no user is called `{0}`")]
+    UnknownUser(String),
     #[error("{0}")]
     Conflict(String),
     #[error("{message}")]
@@ -53,6 +55,10 @@ impl HubError {
             HubError::Edge(error) => error.problem(),
             HubError::Forbidden(_) => plain(StatusCode::FORBIDDEN, ErrorCode::Forbidden),
             HubError::NotFound(_) => plain(StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            HubError::UnknownUser(_) => Problem {
+                field: Some("username".into()),
+                ..plain(StatusCode::NOT_FOUND, ErrorCode::NotFound)
+            },
             HubError::Conflict(_) => plain(StatusCode::CONFLICT, ErrorCode::Conflict),
             HubError::Invalid { field, message } => Problem::invalid(*field, message.clone()),
             HubError::Path(_) => Problem {

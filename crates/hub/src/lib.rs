@@ -47,7 +47,8 @@
 //! answered with the y-protocols auth message "permission denied" and a reason. Its presence is
 //! shown like anyone's. Access changes and file-tree changes are published as
 //! [`project_events`]; every replica applies access changes to its open sockets at once
-//! (read-only, or closed with 4005).
+//! (read-only, or closed with 4005) and forwards the events to the pages following the project
+//! ([`event_socket`]).
 //!
 //! # Close codes (see [`close::Close`])
 //!
@@ -80,6 +81,7 @@
 //! `PUT|GET /hub/courses/{course}/template`, `POST /hub/courses/{course}/project`,
 //! `GET /hub/courses/{course}/presence` (WebSocket, [`class`]),
 //! `GET /hub/projects`, `GET /hub/projects/{project}`, `POST /hub/projects/{project}/files`,
+//! `GET /hub/projects/{project}/events` (WebSocket, [`event_socket`]),
 //! `GET|PATCH|DELETE /hub/projects/{project}/files/{file}`,
 //! `PUT|DELETE /hub/projects/{project}/members/{user}`; questions pinned to code
 //! ([`routes::threads`], placed by [`anchor`]): `GET|POST /hub/projects/{project}/threads`,
@@ -94,6 +96,7 @@ pub mod anchor;
 pub mod class;
 pub mod close;
 pub mod error;
+pub mod event_socket;
 pub mod live;
 pub mod metrics;
 pub mod outbox;

@@ -84,7 +84,7 @@ impl Outbox {
         self.push(Message::Binary(frame))
     }
 
-    /// Queues a text frame (the class presence socket speaks JSON).
+    /// Queues a text frame (the project events and class presence sockets speak JSON).
     pub fn text(&self, frame: String) -> Result<(), Refused> {
         self.push(Message::Text(frame.into()))
     }

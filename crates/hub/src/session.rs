@@ -12,11 +12,11 @@ use crate::live::registry::OpenError;
 use crate::outbox::{Outbox, Refused};
 use crate::project_events::Notice;
 use crate::rate::TokenBucket;
-use crate::state::{AppState, Target, WorkerRedis};
+use crate::state::{AppState, Target, UserSlot, WorkerRedis};
 use crate::store::{projects, Access};
 use actix_web::web::Bytes;
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, ProtocolError};
-use contracts::{EntryId, ProjectChange, UserId};
+use contracts::{EntryId, ProjectChange, ProjectId, UserId};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -75,7 +75,7 @@ struct Joined {
     document: Arc<LiveDocument>,
     peer: PeerId,
     access: Access,
-    _slot: crate::state::UserSlot,
+    _slot: UserSlot,
 }
 
 struct Socket {
@@ -91,8 +91,9 @@ struct Socket {
 }
 
 /// A frame from the client that does not end the session.
-enum Inbound {
-    Message(Bytes),
+pub(crate) enum Inbound {
+    Binary(Bytes),
+    Text,
     Ping(Bytes),
     Pong,
 }
@@ -108,17 +109,12 @@ enum Step {
 impl Socket {
     async fn serve(&mut self, target: Target, token: Option<String>) -> Result<Infallible, Close> {
         let state = self.state.clone();
-        // Before access is looked up, so no change after that look-up goes unseen.
-        let mut notices = state.events.subscribe();
-        let claims = state
-            .tokens
-            .verify(token.as_deref().ok_or(Close::NoToken)?)
-            .await?;
-        tracing::Span::current().record("user_id", claims.sub.0);
-        let access = self.access(claims.sub, target).await?;
-        let slot = state
-            .user_slot(claims.sub)
-            .ok_or(Close::TooManyConnections(state.max_connections_per_user))?;
+        let Admitted {
+            mut notices,
+            claims,
+            access,
+            slot,
+        } = admit(&state, token, target.project).await?;
 
         let (control, mut controls) = mpsc::unbounded_channel();
         let (document, peer) = state
@@ -146,12 +142,8 @@ impl Socket {
             _slot: slot,
         });
 
-        let period = state.heartbeat_interval;
-        let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        // At the instant `exp` names, to the millisecond, not up to a second later.
-        let token_left = claims.exp * 1000 - chrono::Utc::now().timestamp_millis();
-        let expiry = tokio::time::Instant::now() + Duration::from_millis(token_left.max(0) as u64);
+        let mut heartbeat = heartbeat(state.heartbeat_interval);
+        let expiry = expiry(claims.exp);
         loop {
             let step = tokio::select! {
                 biased;
@@ -166,32 +158,20 @@ impl Socket {
             };
             match step {
                 Step::Control(close) => return Err(close.unwrap_or(Close::ShuttingDown)),
-                Step::Inbound(item) => match self.inbound(item)? {
-                    Inbound::Message(message) => {
-                        self.throttle(message.len())?;
-                        self.handle(&message).await?
+                Step::Inbound(item) => {
+                    self.idle_deadline = tokio::time::Instant::now() + state.idle_timeout;
+                    match read_frame(item, state.max_message_bytes)? {
+                        Inbound::Binary(message) => {
+                            self.throttle(message.len())?;
+                            self.handle(&message).await?
+                        }
+                        Inbound::Text => return Err(Close::TextFrame),
+                        Inbound::Ping(bytes) => self.outbox.pong(bytes).map_err(too_slow)?,
+                        Inbound::Pong => {}
                     }
-                    Inbound::Ping(bytes) => self.outbox.pong(bytes).map_err(too_slow)?,
-                    Inbound::Pong => {}
-                },
+                }
                 Step::Heartbeat => self.outbox.ping().map_err(too_slow)?,
                 Step::Notice(notice) => self.notice(notice, claims.sub, target).await?,
-            }
-        }
-    }
-
-    async fn access(&self, user: UserId, target: Target) -> Result<Access, Close> {
-        let mut conn = self.state.db.get().await.map_err(|error| {
-            tracing::warn!(%error, "no database connection");
-            Close::Unavailable
-        })?;
-        match projects::access(&mut conn, target.project, user).await {
-            Ok((_, Some(access))) => Ok(access),
-            Ok((_, None)) => Err(Close::NoAccess),
-            Err(crate::error::HubError::NotFound(_)) => Err(Close::NoSuchDocument),
-            Err(error) => {
-                tracing::warn!(%error, "cannot check access");
-                Err(Close::Unavailable)
             }
         }
     }
@@ -216,7 +196,7 @@ impl Socket {
                 _ => return Ok(()),
             },
             Ok(Notice::Recheck) | Err(RecvError::Lagged(_)) => {
-                match self.access(user, target).await {
+                match access_of(&self.state, user, target.project).await {
                     Ok(access) => Some(access),
                     Err(Close::NoAccess) => None,
                     Err(close @ Close::NoSuchDocument) => return Err(close),
@@ -229,32 +209,6 @@ impl Socket {
         joined.access = access.ok_or(Close::NoAccess)?;
         tracing::info!(access = joined.access.as_str(), "access changed");
         Ok(())
-    }
-
-    /// Turns one read from the socket into a y-protocols message, or the reason to close.
-    fn inbound(
-        &mut self,
-        item: Option<Result<AggregatedMessage, ProtocolError>>,
-    ) -> Result<Inbound, Close> {
-        self.idle_deadline = tokio::time::Instant::now() + self.state.idle_timeout;
-        let limit = self.state.max_message_bytes;
-        match item {
-            None => Err(Close::Gone),
-            Some(Ok(AggregatedMessage::Binary(bytes))) => Ok(Inbound::Message(bytes)),
-            Some(Ok(AggregatedMessage::Text(_))) => Err(Close::TextFrame),
-            Some(Ok(AggregatedMessage::Ping(bytes))) => Ok(Inbound::Ping(bytes)),
-            Some(Ok(AggregatedMessage::Pong(_))) => Ok(Inbound::Pong),
-            Some(Ok(AggregatedMessage::Close(reason))) => {
-                Err(Close::ByClient(reason.map(|r| u16::from(r.code))))
-            }
-            Some(Err(ProtocolError::Overflow)) => Err(Close::TooBig(limit)),
-            // actix-ws reports an oversized fragmented message as an I/O error with this text.
-            Some(Err(ProtocolError::Io(e))) if e.to_string().contains("continuation size") => {
-                Err(Close::TooBig(limit))
-            }
-            Some(Err(ProtocolError::Io(_))) => Err(Close::Gone),
-            Some(Err(e)) => Err(Close::Protocol(e.to_string())),
-        }
     }
 
     /// Acts on one y-protocols message.
@@ -416,27 +370,137 @@ impl Socket {
                     .broadcast(&encode(&Message::Awareness(gone)), None);
             }
         }
-        self.state
+        end(&self.state, &self.outbox, &close);
+    }
+}
+
+/// A socket's user, let in to a project.
+pub(crate) struct Admitted {
+    /// The project events from before access was looked up, so that no later change goes unseen.
+    pub notices: tokio::sync::broadcast::Receiver<Notice>,
+    pub claims: tokens::Claims,
+    pub access: Access,
+    pub slot: UserSlot,
+}
+
+/// Checks the token and the user's access to `project` and takes one of the user's sockets.
+pub(crate) async fn admit(
+    state: &AppState,
+    token: Option<String>,
+    project: ProjectId,
+) -> Result<Admitted, Close> {
+    let notices = state.events.subscribe();
+    let claims = state
+        .tokens
+        .verify(token.as_deref().ok_or(Close::NoToken)?)
+        .await?;
+    tracing::Span::current().record("user_id", claims.sub.0);
+    let access = access_of(state, claims.sub, project).await?;
+    let slot = state
+        .user_slot(claims.sub)
+        .ok_or(Close::TooManyConnections(state.max_connections_per_user))?;
+    Ok(Admitted {
+        notices,
+        claims,
+        access,
+        slot,
+    })
+}
+
+/// Counts `close`, logs it and sends its close frame if the peer can still take it.
+pub(crate) fn end(state: &AppState, outbox: &Outbox, close: &Close) {
+    state
+        .metrics
+        .sockets_closed
+        .with_label_values(&[close.label()])
+        .inc();
+    if let Some(budget) = close.budget() {
+        state
             .metrics
-            .sockets_closed
-            .with_label_values(&[close.label()])
+            .budget_exceeded
+            .with_label_values(&[budget])
             .inc();
-        if let Some(budget) = close.budget() {
-            self.state
-                .metrics
-                .budget_exceeded
-                .with_label_values(&[budget])
-                .inc();
+    }
+    match close {
+        Close::ByClient(_) | Close::Gone | Close::ShuttingDown => {
+            tracing::debug!(code = close.code(), reason = close.label(), "socket closed")
         }
-        match &close {
-            Close::ByClient(_) | Close::Gone | Close::ShuttingDown => {
-                tracing::debug!(code = close.code(), reason = close.label(), "socket closed")
-            }
-            _ => tracing::info!(code = close.code(), reason = %close.reason(), "closing socket"),
+        _ => tracing::info!(code = close.code(), reason = %close.reason(), "closing socket"),
+    }
+    if close.can_send() {
+        outbox.close(close.frame());
+    }
+}
+
+/// What `user` may do with `project`, or the close that says why not (or that it cannot tell).
+pub(crate) async fn access_of(
+    state: &AppState,
+    user: UserId,
+    project: ProjectId,
+) -> Result<Access, Close> {
+    let mut conn = state.db.get().await.map_err(|error| {
+        tracing::warn!(%error, "no database connection");
+        Close::Unavailable
+    })?;
+    match projects::access(&mut conn, project, user).await {
+        Ok((_, Some(access))) => Ok(access),
+        Ok((_, None)) => Err(Close::NoAccess),
+        Err(crate::error::HubError::NotFound(_)) => Err(Close::NoSuchDocument),
+        Err(error) => {
+            tracing::warn!(%error, "cannot check access");
+            Err(Close::Unavailable)
         }
-        if close.can_send() {
-            self.outbox.close(close.frame());
+    }
+}
+
+/// Access looked up again after events may have been missed: `None` when Postgres cannot say,
+/// so that the socket keeps what it has rather than every socket closing during an outage.
+pub(crate) async fn recheck_access(
+    state: &AppState,
+    user: UserId,
+    project: ProjectId,
+) -> Result<Option<Access>, Close> {
+    match access_of(state, user, project).await {
+        Ok(access) => Ok(Some(access)),
+        Err(close @ (Close::NoAccess | Close::NoSuchDocument)) => Err(close),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Pings every `period`, the first one `period` from now.
+pub(crate) fn heartbeat(period: Duration) -> tokio::time::Interval {
+    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    heartbeat
+}
+
+/// The instant a token's `exp` (seconds) names, to the millisecond, not up to a second later.
+pub(crate) fn expiry(exp: i64) -> tokio::time::Instant {
+    let left = exp * 1000 - chrono::Utc::now().timestamp_millis();
+    tokio::time::Instant::now() + Duration::from_millis(left.max(0) as u64)
+}
+
+/// Turns one read from a socket into a frame to act on, or the reason to close.
+pub(crate) fn read_frame(
+    item: Option<Result<AggregatedMessage, ProtocolError>>,
+    limit: usize,
+) -> Result<Inbound, Close> {
+    match item {
+        None => Err(Close::Gone),
+        Some(Ok(AggregatedMessage::Binary(bytes))) => Ok(Inbound::Binary(bytes)),
+        Some(Ok(AggregatedMessage::Text(_))) => Ok(Inbound::Text),
+        Some(Ok(AggregatedMessage::Ping(bytes))) => Ok(Inbound::Ping(bytes)),
+        Some(Ok(AggregatedMessage::Pong(_))) => Ok(Inbound::Pong),
+        Some(Ok(AggregatedMessage::Close(reason))) => {
+            Err(Close::ByClient(reason.map(|r| u16::from(r.code))))
         }
+        Some(Err(ProtocolError::Overflow)) => Err(Close::TooBig(limit)),
+        // actix-ws reports an oversized fragmented message as an I/O error with this text.
+        Some(Err(ProtocolError::Io(e))) if e.to_string().contains("continuation size") => {
+            Err(Close::TooBig(limit))
+        }
+        Some(Err(ProtocolError::Io(_))) => Err(Close::Gone),
+        Some(Err(e)) => Err(Close::Protocol(e.to_string())),
     }
 }
 

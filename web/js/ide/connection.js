@@ -21,6 +21,33 @@ export function backoffDelay(attempt, random = Math.random()) {
   return jitteredBackoff(attempt, BACKOFF_MIN_MS, BACKOFF_MAX_MS, random);
 }
 
+/** A connection that lasted this long starts the backoff from the beginning again. */
+const STABLE_AFTER_MS = 5_000;
+
+/**
+ * What a hub socket does after it closed, for the document and the project events sockets
+ * alike. `next(socket, event, token)` (the closed socket with the `tokenUsed` and `openedAt`
+ * it was given, its close event, the session's token now) returns `{action: "now"}` (the token
+ * was refreshed meanwhile), `{action: "end", kind, reason}` or `{action: "wait", delay, reason}`.
+ */
+export class Reconnects {
+  constructor(now = () => Date.now()) {
+    this.attempts = 0;
+    this.now = now;
+  }
+
+  next(socket, event, token) {
+    const reason = event.reason || `closed (${event.code})`;
+    const kind = closeKind(event.code);
+    if (kind === "auth" && token && token !== socket.tokenUsed) return { action: "now" };
+    if (kind !== "retry") return { action: "end", kind, reason };
+    if (socket.openedAt && this.now() - socket.openedAt > STABLE_AFTER_MS) this.attempts = 0;
+    const delay = backoffDelay(this.attempts);
+    this.attempts += 1;
+    return { action: "wait", delay, reason };
+  }
+}
+
 /**
  * Which local edits the hub has acknowledged. The hub handles one socket's messages in order
  * and logs an update before it reads the next message, so its answer to a sync step 1 sent

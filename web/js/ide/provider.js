@@ -11,7 +11,7 @@ import * as decoding from "lib0/decoding";
 import * as syncProtocol from "y-protocols/sync.js";
 import * as awarenessProtocol from "y-protocols/awareness.js";
 import * as authProtocol from "y-protocols/auth.js";
-import { AckTracker, backoffDelay, closeKind } from "./connection.js";
+import { AckTracker, Reconnects } from "./connection.js";
 
 const MESSAGE_SYNC = 0;
 const MESSAGE_AWARENESS = 1;
@@ -22,8 +22,6 @@ const MESSAGE_QUERY_AWARENESS = 3;
 const PROBE_AFTER_MS = 150;
 /** A socket that says nothing for this long (the hub pings every 20 s) is taken as dead. */
 const SILENCE_LIMIT_MS = 45_000;
-/** A connection must stay up this long before the backoff starts from the beginning. */
-const STABLE_AFTER_MS = 5_000;
 
 /**
  * The connection of one Y.Doc to the hub. `url` is the socket's address without the token,
@@ -50,7 +48,7 @@ export class HubProvider {
     // Whether we answered this socket's sync step 1 from the hub: from then on, edits go out
     // as updates (before, that answer carries them).
     this.greeted = false;
-    this.attempts = 0;
+    this.reconnects = new Reconnects();
     this.stopped = false;
     this.retryTimer = null;
     this.probeTimer = null;
@@ -129,7 +127,7 @@ export class HubProvider {
       this.end("auth", "not signed in");
       return;
     }
-    this.setState(this.attempts === 0 && !this.everLive ? "connecting" : "reconnecting");
+    this.setState(this.reconnects.attempts === 0 && !this.everLive ? "connecting" : "reconnecting");
     const socket = new WebSocket(`${this.url}?token=${encodeURIComponent(token)}`);
     socket.binaryType = "arraybuffer";
     socket.tokenUsed = token;
@@ -240,25 +238,20 @@ export class HubProvider {
     const others = [...this.awareness.getStates().keys()].filter((id) => id !== this.doc.clientID);
     awarenessProtocol.removeAwarenessStates(this.awareness, others, this);
     if (this.stopped) return;
-    const reason = event.reason || `closed (${event.code})`;
-    const kind = closeKind(event.code);
-    if (kind === "auth" && this.token() && this.token() !== socket.tokenUsed) {
-      // The session's token was refreshed since: try again with the new one.
+    const next = this.reconnects.next(socket, event, this.token());
+    if (next.action === "now") {
       this.connect();
       return;
     }
-    if (kind !== "retry") {
-      this.end(kind, reason);
+    if (next.action === "end") {
+      this.end(next.kind, next.reason);
       return;
     }
-    if (socket.openedAt && Date.now() - socket.openedAt > STABLE_AFTER_MS) this.attempts = 0;
-    const delay = backoffDelay(this.attempts);
-    this.attempts += 1;
-    this.setState(navigator.onLine === false ? "offline" : "reconnecting", `${reason}; retrying in ${Math.ceil(delay / 1000)} s`);
+    this.setState(navigator.onLine === false ? "offline" : "reconnecting", `${next.reason}; retrying in ${Math.ceil(next.delay / 1000)} s`);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       if (!this.stopped) this.connect();
-    }, delay);
+    }, next.delay);
   }
 
   end(kind, reason) {

@@ -1,6 +1,5 @@
-// The share dialog: the owner grants a classmate read or write access, changes it, revokes it.
-// The hub does not list a project's members yet, so the list holds the people this page
-// shared with, plus those the hub lists once it does (`members` on the project).
+// The share dialog: the owner grants a classmate read or write access by username (typed, or
+// picked from the course's participants), changes it, revokes it. Everyone is shown by name.
 
 import * as api from "../api.js";
 import { h, replace } from "../dom.js";
@@ -10,10 +9,10 @@ const ACCESS_LABELS = { read: "Can read", write: "Can edit" };
 
 /**
  * Opens the dialog for `projectId`. `members` (Map userId → {access, name}) is updated in
- * place; `people` ([{userId, name}]) are suggestions (people seen in the project's files);
- * `announce(text)` reads changes out.
+ * place; `classmates` ([{user_id, username, display_name}], the course's other participants)
+ * are offered; `announce(text)` reads changes out.
  */
-export function openShareDialog({ projectId, members, people, announce }) {
+export function openShareDialog({ projectId, members, classmates, announce }) {
   const list = h("ul", { class: "member-list", id: "share-members", "aria-label": "People with access" });
   const problem = h("p", { class: "field-error", role: "alert" });
 
@@ -22,7 +21,7 @@ export function openShareDialog({ projectId, members, people, announce }) {
       list,
       members.size === 0 ? h("li", { class: "hint" }, "Nobody else has access yet.") : null,
       [...members].map(([userId, member]) => {
-        const name = member.name ? `${member.name} (#${userId})` : `User #${userId}`;
+        const name = member.name;
         const select = h(
           "select",
           {
@@ -70,7 +69,7 @@ export function openShareDialog({ projectId, members, people, announce }) {
   const suggestions = h(
     "datalist",
     { id: "share-people" },
-    people.map((p) => h("option", { value: String(p.userId) }, p.name)),
+    classmates.map((c) => h("option", { value: c.username }, c.display_name)),
   );
   return openDialog({
     id: "share-dialog",
@@ -79,10 +78,10 @@ export function openShareDialog({ projectId, members, people, announce }) {
     body: [
       list,
       problem,
-      h("label", { for: "share-user" }, "Classmate's user number"),
-      h("input", { id: "share-user", type: "text", inputmode: "numeric", list: "share-people", autocomplete: "off", required: true }),
+      h("label", { for: "share-user" }, "Classmate's username"),
+      h("input", { id: "share-user", type: "text", list: "share-people", autocomplete: "off", spellcheck: "false", required: true }),
       suggestions,
-      h("p", { class: "hint" }, "People working in this project's files are suggested."),
+      h("p", { class: "hint" }, "Type a username, or pick one of the course's participants."),
       h("label", { for: "share-access" }, "Access"),
       h(
         "select",
@@ -92,19 +91,19 @@ export function openShareDialog({ projectId, members, people, announce }) {
     ],
     onSubmit: async (form) => {
       const input = form.querySelector("#share-user");
-      const userId = Number(input.value.trim());
-      if (!Number.isInteger(userId) || userId < 1) return "Enter the user number of a classmate.";
+      const username = input.value.trim();
+      if (!username) return "Enter the username of a classmate.";
       const access = form.querySelector("#share-access").value;
+      let member;
       try {
-        await api.hub.grant(projectId, userId, access);
+        member = await api.hub.share(projectId, username, access);
       } catch (e) {
         return e.message;
       }
-      const name = people.find((p) => p.userId === userId)?.name ?? members.get(userId)?.name ?? null;
-      members.set(userId, { access, name });
+      members.set(member.user_id, { access: member.access, name: member.display_name });
       input.value = "";
       draw();
-      announce(`Shared: ${ACCESS_LABELS[access].toLowerCase()}.`);
+      announce(`Shared with ${member.display_name}: ${ACCESS_LABELS[access].toLowerCase()}.`);
       return false;
     },
   });

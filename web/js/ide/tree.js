@@ -141,3 +141,26 @@ const LANGUAGE_NAMES = {
   sql: "SQL",
   yaml: "YAML",
 };
+
+/**
+ * The project's entries after one of the hub's tree events (`file_created`, `file_moved` — a
+ * folder's contents move with it —, `files_deleted`); other events leave them as they are.
+ * An entry created twice (an event also seen in a re-read project) is kept once.
+ */
+export function applyTreeEvent(entries, event) {
+  switch (event.event) {
+    case "file_created":
+      return [...entries.filter((e) => e.id !== event.file.id), event.file];
+    case "file_moved":
+      return entries.map((e) => {
+        const path = movedPath(e.path, event.from, event.file.path);
+        return path === e.path ? e : { ...e, path };
+      });
+    case "files_deleted": {
+      const gone = new Set(event.file_ids);
+      return entries.filter((e) => !gone.has(e.id));
+    }
+    default:
+      return entries;
+  }
+}

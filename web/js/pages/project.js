@@ -1,7 +1,8 @@
 // One project in the IDE: the file tree, tabs of open files each bound live to its Yjs
 // document, who else is in the file, the connection state and unsaved edits, sharing, the zip.
-// Others' tree and access changes arrive by polling the project until the hub streams project
-// events (and at once after our own changes, and when a socket says a file or access is gone).
+// Others' tree and access changes arrive on the project's events socket; the project is read
+// again when that socket is (re)established, after our own changes, and when a document socket
+// says a file or access is gone.
 
 import * as api from "../api.js";
 import * as session from "../session.js";
@@ -11,14 +12,12 @@ import { openFile } from "../ide/file-session.js";
 import { openDialog } from "../ide/dialog.js";
 import { openShareDialog } from "../ide/share.js";
 import { downloadZip } from "../ide/download.js";
-import { baseName, join, languageName, movedPath, normalisePath, parentOf } from "../ide/tree.js";
+import { ProjectEvents } from "../ide/project-events.js";
+import { applyTreeEvent, baseName, join, languageName, movedPath, normalisePath, parentOf } from "../ide/tree.js";
 import { presenceSentence } from "../ide/presence.js";
 import { ClassPresence } from "../class-presence.js";
 import { renderPeople } from "../people-panel.js";
 import { ThreadPanel } from "../ide/thread-panel.js";
-
-/** How often the project (tree, access) is read again while the page is open. */
-const POLL_MS = 3_000;
 
 const STATE_LABELS = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline" };
 
@@ -41,14 +40,19 @@ class ProjectPage {
     this.course = courses.find((c) => c.id === this.project.course_id);
     this.tabs = new Map(); // file id → {session, tab, panel, state, pending, peers}
     this.active = null;
-    this.members = new Map((detail.members ?? []).map((m) => [m.user_id, { access: m.access, name: m.display_name ?? null }]));
+    this.members = new Map(detail.members.map((m) => [m.user_id, { access: m.access, name: m.display_name }]));
+    this.classmates = detail.classmates ?? [];
     this.closed = false;
     this.build();
     this.tree.update(this.files);
-    // A hidden tab does not ask; it catches up as soon as it is shown again.
-    this.poll = setInterval(() => document.visibilityState === "visible" && this.refresh(), POLL_MS);
-    this.onVisible = () => document.visibilityState === "visible" && this.refresh();
-    document.addEventListener("visibilitychange", this.onVisible);
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    this.events = new ProjectEvents({
+      url: `${scheme}//${location.host}/hub/projects/${this.project.id}/events`,
+      token: session.token,
+      onReady: () => this.refresh(),
+      onEvent: (event) => this.follow(event),
+      onEnd: (kind, reason) => this.eventsEnded(kind, reason),
+    });
     this.onBeforeUnload = (event) => {
       if (this.unsaved() > 0) {
         event.preventDefault();
@@ -106,10 +110,9 @@ class ProjectPage {
 
   destroy() {
     this.closed = true;
-    clearInterval(this.poll);
+    this.events.destroy();
     this.threads?.destroy();
     window.removeEventListener("beforeunload", this.onBeforeUnload);
-    document.removeEventListener("visibilitychange", this.onVisible);
     this.classPresence.destroy();
     for (const id of [...this.tabs.keys()]) this.closeTab(id);
     if (window.__ide === this) window.__ide = null;
@@ -415,19 +418,31 @@ class ProjectPage {
 
   // ----- changes from elsewhere -----
 
-  /** Reads the project again and follows what changed: tree, paths of open files, access. */
+  /**
+   * Reads the project again and follows what changed: tree, paths of open files, access. A read
+   * that events overtook (they arrived while it was under way) is made again, so that an older
+   * answer never undoes a newer event.
+   */
   async refresh() {
-    if (this.refreshing || this.closed) return this.refreshing;
+    if (this.closed) return undefined;
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
     this.refreshing = (async () => {
       try {
-        const detail = await api.hub.project(this.project.id);
-        if (this.closed) return;
-        this.apply(detail);
+        do {
+          this.refreshAgain = false;
+          const detail = await api.hub.project(this.project.id);
+          if (this.closed) return;
+          if (!this.refreshAgain) this.apply(detail);
+        } while (this.refreshAgain);
       } catch (e) {
         if (this.closed) return;
         if (e.status === 403) this.close("Your access to this project was removed.");
         else if (e.status === 404) this.close("This project no longer exists.");
-        // Anything else (the hub restarting, the network): the next poll tries again.
+        // Anything else (the hub restarting, the network): the events socket reconnects, and
+        // reading again follows its `ready`.
       } finally {
         this.refreshing = null;
       }
@@ -436,18 +451,64 @@ class ProjectPage {
   }
 
   apply(detail) {
+    const access = detail.project.access;
+    this.project = { ...detail.project, access: this.project.access };
+    this.members.clear();
+    for (const m of detail.members) this.members.set(m.user_id, { access: m.access, name: m.display_name });
+    this.classmates = detail.classmates ?? [];
+    this.setAccess(access);
+    this.applyFiles(detail.files);
+  }
+
+  /** One event of the project's events socket. */
+  follow(event) {
+    if (event.event === "thread_changed") {
+      this.threads?.refresh();
+      return;
+    }
+    if (this.refreshing) this.refreshAgain = true;
+    if (event.event !== "access_changed") {
+      this.applyFiles(applyTreeEvent(this.files, event));
+    } else if (event.user_id === this.me.id) {
+      // Nothing left closes the socket (4005): see eventsEnded.
+      if (event.access) this.setAccess(event.access);
+    } else if (this.owned) {
+      // The hub names the member and what they may do now.
+      this.refresh();
+    }
+  }
+
+  eventsEnded(kind, reason) {
+    if (kind === "no-access") this.close("Your access to this project was removed.");
+    else if (kind === "gone") this.close("This project no longer exists.");
+    else if (kind === "auth") {
+      api
+        .refresh()
+        .then((fresh) => {
+          session.set(fresh);
+          this.events.reconnect();
+        })
+        .catch(() => this.ctx.notify("Your session ended: sign in again to see changes made by others."));
+    } else this.ctx.notify(`Changes made by others no longer show: ${reason}. Reload the page to try again.`);
+  }
+
+  /** Follows a change of our own access: the editors turn read-only, or writable again. */
+  setAccess(access) {
     const before = this.project.access;
-    this.project = detail.project;
-    if (detail.members) {
-      for (const m of detail.members) this.members.set(m.user_id, { access: m.access, name: m.display_name ?? null });
+    if (access === before) return;
+    if (access !== "write") {
+      this.becameReadOnly("The owner changed your access: you can read this project, not edit it.");
+      return;
     }
-    if (before === "write" && this.readOnly) this.becameReadOnly("The owner changed your access: you can read this project, not edit it.");
-    if (before !== "write" && !this.readOnly) {
-      for (const entry of this.tabs.values()) entry.session.setReadOnly(false);
-      this.accessChanged();
-      this.ctx.announce("You can edit this project now.");
-    }
-    const byId = new Map(detail.files.map((f) => [f.id, f]));
+    this.project = { ...this.project, access };
+    for (const entry of this.tabs.values()) entry.session.setReadOnly(false);
+    this.accessChanged();
+    this.ctx.announce("You can edit this project now.");
+  }
+
+  /** Shows `files` as the project's tree: open tabs follow renames, deleted files close. */
+  applyFiles(files) {
+    const byId = new Map(files.map((f) => [f.id, f]));
     for (const [id, entry] of [...this.tabs]) {
       const now = byId.get(id);
       const was = this.files.find((f) => f.id === id);
@@ -465,7 +526,7 @@ class ProjectPage {
         this.ctx.announce(`${was.path} is now ${now.path}.`);
       }
     }
-    this.files = detail.files;
+    this.files = files;
     this.tree.update(this.files);
     if (this.active === null && this.tabs.size) this.activate([...this.tabs.keys()].pop(), false);
     this.showStatus();
@@ -626,15 +687,7 @@ class ProjectPage {
   }
 
   share() {
-    const people = [];
-    for (const entry of this.tabs.values()) {
-      for (const peer of entry.peers) {
-        if (peer.userId && peer.userId !== this.me.id && !people.some((p) => p.userId === peer.userId)) {
-          people.push({ userId: peer.userId, name: peer.name });
-        }
-      }
-    }
-    return openShareDialog({ projectId: this.project.id, members: this.members, people, announce: this.ctx.announce });
+    return openShareDialog({ projectId: this.project.id, members: this.members, classmates: this.classmates, announce: this.ctx.announce });
   }
 
   async download() {
@@ -651,8 +704,8 @@ class ProjectPage {
   }
 }
 
-/** The name the page has for a project's owner (the hub may add `owner_name`). */
+/** The name the page has for a project's owner. */
 export function ownerName(project, me) {
   if (project.owner_id === me.id) return "you";
-  return project.owner_name ?? `user #${project.owner_id}`;
+  return project.owner_name;
 }

@@ -1,7 +1,7 @@
 // web/js/ide/connection.js: close codes, backoff, acknowledgements.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { AckTracker, backoffDelay, closeKind } from "../../../../web/js/ide/connection.js";
+import { AckTracker, Reconnects, backoffDelay, closeKind } from "../../../../web/js/ide/connection.js";
 
 test("close codes", () => {
   assert.equal(closeKind(4003), "auth");
@@ -41,4 +41,19 @@ test("probes lost with a socket acknowledge nothing", () => {
   acks.reset();
   acks.answered();
   assert.equal(acks.pending, 1);
+});
+
+test("after a close: now with a refreshed token, end for good, or wait longer each time", () => {
+  let now = 10_000;
+  const reconnects = new Reconnects(() => now);
+  const socket = { tokenUsed: "old", openedAt: 9_000 };
+  assert.deepEqual(reconnects.next(socket, { code: 4003, reason: "token expired" }, "new"), { action: "now" });
+  assert.deepEqual(reconnects.next(socket, { code: 4003, reason: "token expired" }, "old"), { action: "end", kind: "auth", reason: "token expired" });
+  assert.deepEqual(reconnects.next(socket, { code: 4005, reason: "" }, "old"), { action: "end", kind: "no-access", reason: "closed (4005)" });
+  const waits = [1, 2, 3, 4].map(() => reconnects.next(socket, { code: 1006, reason: "" }, "old"));
+  assert.ok(waits.every((w) => w.action === "wait"));
+  assert.ok(waits[3].delay > waits[0].delay, JSON.stringify(waits));
+  now = 20_000;
+  const fresh = reconnects.next(socket, { code: 1001, reason: "server shutting down" }, "old");
+  assert.ok(fresh.delay <= 250, "a connection that lasted starts the backoff again");
 });

@@ -1,7 +1,7 @@
 // web/js/ide/tree.js: nesting, order, visible rows, path arithmetic, modes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildTree, visibleRows, movedPath, normalisePath, nameProblem, modeFor, languageName, parentOf, baseName, join } from "../../../../web/js/ide/tree.js";
+import { applyTreeEvent, buildTree, visibleRows, movedPath, normalisePath, nameProblem, modeFor, languageName, parentOf, baseName, join } from "../../../../web/js/ide/tree.js";
 
 const entries = [
   { id: 1, path: "README.md", directory: false },
@@ -63,4 +63,17 @@ test("each file gets its language's mode", () => {
   assert.equal(languageName("x.py"), "Python");
   assert.equal(languageName("data.json"), "JSON");
   assert.equal(languageName("notes"), "Plain text");
+});
+
+test("tree events create, move a folder with its contents, and delete", () => {
+  let files = entries.slice(0, 6);
+  files = applyTreeEvent(files, { event: "file_created", file: { id: 9, path: "src/new.py", directory: false } });
+  files = applyTreeEvent(files, { event: "file_created", file: { id: 9, path: "src/new.py", directory: false } });
+  assert.equal(files.filter((f) => f.id === 9).length, 1, "a repeated event is kept once");
+  files = applyTreeEvent(files, { event: "file_moved", from: "src/lib", file: { id: 5, path: "lib", directory: true } });
+  assert.deepEqual(files.filter((f) => f.id >= 5).map((f) => f.path), ["lib", "lib/a.py", "src/new.py"]);
+  assert.equal(files.find((f) => f.id === 3).path, "src/main.py", "others stay");
+  files = applyTreeEvent(files, { event: "files_deleted", file_ids: [5, 6] });
+  assert.deepEqual(files.map((f) => f.id), [1, 2, 3, 4, 9]);
+  assert.equal(applyTreeEvent(files, { event: "access_changed", user_id: 3, access: "read" }), files);
 });

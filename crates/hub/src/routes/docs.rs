@@ -14,9 +14,10 @@ use utoipa::OpenApi;
         and their sharing, the live document sockets, and questions pinned to code."),
     paths(
         templates::upload, templates::list,
-        projects::open, projects::list, projects::get, projects::grant, projects::revoke,
+        projects::open, projects::list, projects::get, projects::share, projects::grant,
+        projects::revoke,
         files::create, files::read, files::relocate, files::delete,
-        socket::upgrade, class::upgrade,
+        socket::upgrade, socket::events, class::upgrade,
         threads::list, threads::create, threads::get, threads::update, threads::comment,
         threads::edit, threads::delete, threads::inbox,
     ),
@@ -50,7 +51,7 @@ mod tests {
     #[test]
     fn every_operation_has_its_own_id_and_the_hub_tag() {
         let operations = operations();
-        assert_eq!(operations.len(), 21);
+        assert_eq!(operations.len(), 23);
         let mut ids = HashSet::new();
         for (path, operation) in &operations {
             let id = operation.operation_id.clone().expect("an operation id");

@@ -27,6 +27,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/courses/{course}/presence").get(crate::class::socket::upgrade))
             .service(web::resource("/projects").get(projects::list))
             .service(web::resource("/projects/{project}").get(projects::get))
+            .service(web::resource("/projects/{project}/events").get(socket::events))
+            .service(web::resource("/projects/{project}/members").post(projects::share))
             .service(web::resource("/projects/{project}/files").post(files::create))
             .service(
                 web::resource("/projects/{project}/files/{file}")

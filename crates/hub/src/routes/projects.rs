@@ -3,7 +3,7 @@
 use crate::error::HubError;
 use crate::state::AppState;
 use crate::store::files::TreeEntry;
-use crate::store::projects::{self, ProjectRow, ProjectView};
+use crate::store::projects::{self, Classmate, Member, ProjectRow, ProjectView};
 use crate::store::{files, Access};
 use actix_web::{web, HttpResponse};
 use contracts::{CourseId, ProjectChange, ProjectId, UserId};
@@ -13,24 +13,22 @@ use http_edge::ErrorBody;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-/// A project, the caller's access to it and its whole tree, parents before children.
+/// A project, the caller's access to it, its whole tree (parents before children) and the
+/// people it is shared with.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProjectDetail {
     pub files: Vec<TreeEntry>,
     pub project: ProjectView,
+    pub members: Vec<Member>,
+    /// For the owner only: the course's other participants, whom the owner may share with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classmates: Option<Vec<Classmate>>,
 }
 
 /// Every project the caller may open.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProjectList {
     pub projects: Vec<ProjectView>,
-}
-
-/// A member's access after a grant.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Membership {
-    pub access: Access,
-    pub user_id: UserId,
 }
 
 /// The project and the caller's access, if it is at least `needed`.
@@ -67,7 +65,7 @@ pub async fn open(
 ) -> Result<HttpResponse, HubError> {
     let mut conn = state.db.get().await?;
     let row = projects::open(&mut conn, CourseId(*course), caller.id()).await?;
-    let detail = detail(&mut conn, row, Access::Write).await?;
+    let detail = detail(&mut conn, row, Access::Write, &caller).await?;
     Ok(HttpResponse::Ok().json(detail))
 }
 
@@ -100,20 +98,33 @@ pub async fn get(
     let project = ProjectId(*project);
     let mut conn = state.db.get().await?;
     let (row, access) = require(&mut conn, project, &caller, Access::Read).await?;
-    let detail = detail(&mut conn, row, access).await?;
+    let detail = detail(&mut conn, row, access, &caller).await?;
     Ok(HttpResponse::Ok().json(detail))
 }
 
-/// `row` as a caller with `access` sees it, with its whole tree.
+/// `row` as `caller` with `access` sees it, with its whole tree and its members.
 async fn detail(
     conn: &mut AsyncPgConnection,
     row: ProjectRow,
     access: Access,
+    caller: &Caller,
 ) -> Result<ProjectDetail, HubError> {
-    let files = files::tree(conn, ProjectId(row.id)).await?;
+    let project = ProjectId(row.id);
+    let files = files::tree(conn, project).await?;
+    let members = projects::members(conn, project).await?;
+    let owner = UserId(row.owner_id);
+    let classmates = if caller.id() == owner {
+        Some(projects::classmates(conn, CourseId(row.course_id), owner).await?)
+    } else {
+        None
+    };
+    let mut names = projects::display_names(conn, &[row.owner_id]).await?;
+    let owner_name = names.remove(&row.owner_id).unwrap_or_default();
     Ok(ProjectDetail {
         files,
-        project: row.view(access),
+        project: row.view(access, owner_name),
+        members,
+        classmates,
     })
 }
 
@@ -126,6 +137,59 @@ pub struct Grant {
     access: String,
 }
 
+/// A grant to the user called `username`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantByName {
+    /// The user's sign-in name.
+    username: String,
+    /// `read` or `write`.
+    #[schema(value_type = Access)]
+    access: String,
+}
+
+/// The access a grant names, or a 422 naming the field.
+fn access_named(text: &str) -> Result<Access, HubError> {
+    Access::parse(text).ok_or_else(|| {
+        HubError::invalid(
+            "access",
+            format!("access must be `read` or `write`, not `{text}`"),
+        )
+    })
+}
+
+/// `POST /hub/projects/{project}/members`: the owner shares the project with someone by name.
+#[utoipa::path(post, path = "/hub/projects/{project}/members", tag = "hub",
+    operation_id = "share_project",
+    security(("bearer" = [])),
+    params(("project" = i64, Path, minimum = 1, description = "the project's id")),
+    request_body = GrantByName,
+    responses(
+        (status = 200, body = Member, description = "the user's access now"),
+        (status = 403, body = ErrorBody, description = "the caller does not own the project"),
+        (status = 404, body = ErrorBody,
+            description = "no such project, or no user has that username (`field: username`)"),
+        (status = 409, body = ErrorBody, description = "the user is the owner (`conflict`)"),
+        (status = 422, body = ErrorBody, description = "`access` is not `read` or `write`"),
+    ))]
+pub async fn share(
+    state: web::Data<AppState>,
+    project: web::Path<i64>,
+    caller: Caller,
+    body: web::Json<GrantByName>,
+) -> Result<HttpResponse, HubError> {
+    let access = access_named(&body.access)?;
+    let project = ProjectId(*project);
+    let mut conn = state.db.get().await?;
+    let row = require_owner(&mut conn, project, &caller).await?;
+    let (member, display_name) = projects::user_named(&mut conn, &body.username).await?;
+    let shared = grant_to(&state, &mut conn, &row, member, access).await?;
+    Ok(HttpResponse::Ok().json(Member {
+        display_name,
+        ..shared
+    }))
+}
+
 /// `PUT /hub/projects/{project}/members/{user}`: the owner shares the project.
 #[utoipa::path(put, path = "/hub/projects/{project}/members/{user}", tag = "hub",
     operation_id = "grant_access",
@@ -133,7 +197,7 @@ pub struct Grant {
     params(MemberRef),
     request_body = Grant,
     responses(
-        (status = 200, body = Membership, description = "the user's access now"),
+        (status = 200, body = Member, description = "the user's access now"),
         (status = 403, body = ErrorBody, description = "the caller does not own the project"),
         (status = 404, body = ErrorBody, description = "no such project or user"),
         (status = 409, body = ErrorBody, description = "`user` is the owner (`conflict`)"),
@@ -145,25 +209,37 @@ pub async fn grant(
     caller: Caller,
     body: web::Json<Grant>,
 ) -> Result<HttpResponse, HubError> {
-    let access = Access::parse(&body.access).ok_or_else(|| {
-        HubError::invalid(
-            "access",
-            format!("access must be `read` or `write`, not `{}`", body.access),
-        )
-    })?;
-    let (mut conn, row, project, member) = path.as_owner(&state, &caller).await?;
+    let access = access_named(&body.access)?;
+    let (mut conn, row, _, member) = path.as_owner(&state, &caller).await?;
+    let mut shared = grant_to(&state, &mut conn, &row, member, access).await?;
+    let mut names = projects::display_names(&mut conn, &[member.0]).await?;
+    shared.display_name = names.remove(&member.0).unwrap_or_default();
+    Ok(HttpResponse::Ok().json(shared))
+}
+
+/// Gives `member` `access` to the project of `row` and tells every hub; the display name is
+/// left for the caller to fill in.
+async fn grant_to(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    row: &ProjectRow,
+    member: UserId,
+    access: Access,
+) -> Result<Member, HubError> {
     // A well-formed request that the project's state refuses: a conflict, not a bad value.
     if member.0 == row.owner_id {
         return Err(HubError::Conflict(
             "the owner always has write access".into(),
         ));
     }
-    projects::grant(&mut conn, project, member, access).await?;
-    announce_access(&state, &mut conn, project, member).await?;
-    Ok(HttpResponse::Ok().json(Membership {
-        access,
+    let project = ProjectId(row.id);
+    projects::grant(conn, project, member, access).await?;
+    announce_access(state, conn, project, member).await?;
+    Ok(Member {
         user_id: member,
-    }))
+        display_name: String::new(),
+        access,
+    })
 }
 
 /// `DELETE /hub/projects/{project}/members/{user}`: the owner stops sharing.

@@ -7,11 +7,12 @@ use crate::ydoc::initial_document;
 use chrono::{DateTime, Utc};
 use contracts::{CourseId, ProjectId, UserId};
 use db::schema::{
-    courses, participants, project_files, project_members, projects, template_entries,
+    courses, participants, project_files, project_members, projects, template_entries, users,
 };
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
+use std::collections::HashMap;
 use utoipa::ToSchema;
 
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -29,17 +30,20 @@ pub struct ProjectView {
     pub id: ProjectId,
     pub course_id: CourseId,
     pub owner_id: UserId,
+    /// The owner's display name.
+    pub owner_name: String,
     pub created_at: DateTime<Utc>,
     /// What the caller may do.
     pub access: Access,
 }
 
 impl ProjectRow {
-    pub fn view(&self, access: Access) -> ProjectView {
+    pub fn view(&self, access: Access, owner_name: String) -> ProjectView {
         ProjectView {
             id: ProjectId(self.id),
             course_id: CourseId(self.course_id),
             owner_id: UserId(self.owner_id),
+            owner_name,
             created_at: self.created_at,
             access,
         }
@@ -234,9 +238,17 @@ pub async fn list(
         .load(conn)
         .await?;
 
+    let owners: Vec<i64> = (owned.iter().chain(&taught))
+        .chain(shared.iter().map(|(row, _)| row))
+        .map(|row| row.owner_id)
+        .collect();
+    let names = display_names(conn, &owners).await?;
     let mut views = std::collections::BTreeMap::new();
     let mut grant = |row: ProjectRow, access: Access| {
-        let entry = views.entry(row.id).or_insert_with(|| row.view(access));
+        let owner_name = names.get(&row.owner_id).cloned().unwrap_or_default();
+        let entry = views
+            .entry(row.id)
+            .or_insert_with(|| row.view(access, owner_name));
         entry.access = entry.access.max(access);
     };
     taught.into_iter().for_each(|row| grant(row, Access::Read));
@@ -247,6 +259,95 @@ pub async fn list(
     }
     owned.into_iter().for_each(|row| grant(row, Access::Write));
     Ok(views.into_values().collect())
+}
+
+/// The display names of `users`, by id.
+pub async fn display_names(
+    conn: &mut AsyncPgConnection,
+    users: &[i64],
+) -> QueryResult<HashMap<i64, String>> {
+    let rows: Vec<(i64, String)> = users::table
+        .filter(users::id.eq_any(users))
+        .select((users::id, users::display_name))
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Someone a project is shared with, by name.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Member {
+    pub user_id: UserId,
+    pub display_name: String,
+    pub access: Access,
+}
+
+/// The people `project` is shared with, by display name.
+pub async fn members(conn: &mut AsyncPgConnection, project: ProjectId) -> QueryResult<Vec<Member>> {
+    let rows: Vec<(i64, String, String)> = project_members::table
+        .inner_join(users::table)
+        .filter(project_members::project_id.eq(project.0))
+        .order((users::display_name, users::id))
+        .select((users::id, users::display_name, project_members::access))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, display_name, access)| {
+            Some(Member {
+                user_id: UserId(id),
+                display_name,
+                access: Access::parse(&access)?,
+            })
+        })
+        .collect())
+}
+
+/// A participant of a course the owner may share a project with.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Classmate {
+    pub user_id: UserId,
+    pub username: String,
+    pub display_name: String,
+}
+
+/// The participants of `course` other than `owner`, by display name.
+pub async fn classmates(
+    conn: &mut AsyncPgConnection,
+    course: CourseId,
+    owner: UserId,
+) -> QueryResult<Vec<Classmate>> {
+    let rows: Vec<(i64, String, String)> = participants::table
+        .inner_join(users::table)
+        .filter(participants::course_id.eq(course.0))
+        .filter(participants::user_id.ne(owner.0))
+        .order((users::display_name, users::id))
+        .select((users::id, users::username, users::display_name))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, username, display_name)| Classmate {
+            user_id: UserId(id),
+            username,
+            display_name,
+        })
+        .collect())
+}
+
+/// The user called `username`, with their display name.
+pub async fn user_named(
+    conn: &mut AsyncPgConnection,
+    username: &str,
+) -> Result<(UserId, String), HubError> {
+    users::table
+        .filter(users::username.eq(username))
+        .select((users::id, users::display_name))
+        .first::<(i64, String)>(conn)
+        .await
+        .optional()?
+        .map(|(id, name)| (UserId(id), name))
+        .ok_or_else(|| HubError::UnknownUser(username.to_owned()))
 }
 
 /// Grants `member` read or write access to `project`, replacing an earlier grant.

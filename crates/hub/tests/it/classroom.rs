@@ -49,6 +49,18 @@ impl Store {
         (UserId(id), token)
     }
 
+    /// The sign-in name of `user` (made unique by [`Store::user`]).
+    pub async fn username(&self, user: UserId) -> String {
+        use db::schema::users;
+        let mut conn = self.db.get().await.unwrap();
+        users::table
+            .find(user.0)
+            .select(users::username)
+            .first(&mut conn)
+            .await
+            .unwrap()
+    }
+
     /// A course owned by `teacher` with `students` enrolled.
     pub async fn course(&self, teacher: UserId, students: &[UserId]) -> CourseId {
         use db::schema::{courses, participants};

@@ -10,6 +10,7 @@ mod budgets;
 mod class;
 mod clients;
 mod documents;
+mod events;
 mod openapi_fuzz;
 mod outages;
 mod presence;

@@ -17,7 +17,7 @@ async fn the_document_says_exactly_what_the_hub_accepts() {
         hub.url("/hub/openapi.json"),
         &classroom.teacher.1,
         &config,
-        19,
+        20,
     )
     .await;
 }

@@ -291,6 +291,79 @@ async fn unsafe_or_oversized_archives_are_refused_and_nothing_is_stored() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projects_name_their_owner_and_are_shared_by_username() {
+    let class = Course::new().await;
+    let (hub, student) = (&class.hub, &class.student);
+    let ada = class.store.user("Ada Lovelace", Role::Student).await;
+    let course = class
+        .store
+        .course(class.teacher.0, &[student.0, ada.0])
+        .await;
+    let (project, _) = hub.open_project(course, &student.1).await;
+    let base = format!("/hub/projects/{project}");
+
+    let username = class.store.username(ada.0).await;
+    let (status, shared) = hub
+        .call(
+            Method::POST,
+            &format!("{base}/members"),
+            &student.1,
+            Some(json!({"username": username, "access": "read"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{shared}");
+    assert_eq!(
+        shared,
+        json!({"user_id": ada.0 .0, "display_name": "Ada Lovelace", "access": "read"})
+    );
+    let (status, changed) = hub
+        .call(
+            Method::PUT,
+            &format!("{base}/members/{}", ada.0),
+            &student.1,
+            Some(json!({"access": "write"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["display_name"], "Ada Lovelace", "{changed}");
+
+    let (_, owned) = hub.call(Method::GET, &base, &student.1, None).await;
+    assert_eq!(owned["project"]["owner_name"], "student", "{owned}");
+    assert_eq!(
+        owned["members"],
+        json!([{"user_id": ada.0 .0, "display_name": "Ada Lovelace", "access": "write"}])
+    );
+    // The owner is offered the course's other participants.
+    assert_eq!(
+        owned["classmates"],
+        json!([{"user_id": ada.0 .0, "username": username, "display_name": "Ada Lovelace"}])
+    );
+    let (_, seen) = hub.call(Method::GET, &base, &ada.1, None).await;
+    assert_eq!(seen["project"]["owner_name"], "student", "{seen}");
+    assert_eq!(seen["members"], owned["members"]);
+    assert!(
+        seen.get("classmates").is_none(),
+        "only for the owner: {seen}"
+    );
+    let (_, listed) = hub.call(Method::GET, "/hub/projects", &ada.1, None).await;
+    assert_eq!(listed["projects"][0]["owner_name"], "student", "{listed}");
+
+    let (status, unknown) = hub
+        .call(
+            Method::POST,
+            &format!("{base}/members"),
+            &student.1,
+            Some(json!({"username": "nobody-here", "access": "read"})),
+        )
+        .await;
+    assert_eq!(status, 404, "{unknown}");
+    assert_eq!(unknown["error"]["code"], "not_found");
+    assert_eq!(unknown["error"]["field"], "username");
+    let message = unknown["error"]["message"].as_str().unwrap();
+    assert!(message.contains("nobody-here"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mistakes_get_json_errors_never_a_500() {
     let class = Course::new().await;
     let (hub, teacher, student, course) =
@@ -329,6 +402,16 @@ async fn mistakes_get_json_errors_never_a_500() {
                     Method::PUT,
                     format!("{members}/{}", teacher.0),
                     Some(json!({"access": "admin"})),
+                ),
+                (
+                    Method::POST,
+                    members.clone(),
+                    Some(json!({"username": "x", "access": "admin"})),
+                ),
+                (
+                    Method::POST,
+                    members.clone(),
+                    Some(json!({"username": "x", "access": "read", "user_id": 1})),
                 ),
             ],
         ),
