@@ -22,6 +22,7 @@ import {
   trialSummary,
 } from "../authoring.js";
 import { describe, testStatusLabel, testStatusTone } from "../verdicts.js";
+import { teaches } from "../roles.js";
 
 /** How long typing pauses before the handout preview is asked for. */
 const PREVIEW_DELAY_MS = 300;
@@ -36,7 +37,7 @@ export async function render(main, { courseId }, ctx) {
   ]);
   if (!ctx.active()) return undefined;
   const course = courses.find((c) => c.id === courseId);
-  if (!course || !["owner", "teacher"].includes(course.my_role)) {
+  if (!course || !teaches(course)) {
     throw new api.ApiError(404, "not_found", "You do not teach this course.");
   }
   const page = new AuthoringPage(main, ctx, { course, assignments: listing.assignments, runtimes });

@@ -5,6 +5,7 @@ import * as session from "../session.js";
 import { h, replace } from "../dom.js";
 import { ClassPresence } from "../class-presence.js";
 import { renderPeople } from "../people-panel.js";
+import { teaches } from "../roles.js";
 
 const PROGRESS = {
   solved: { label: "Solved", icon: "✓" },
@@ -84,13 +85,13 @@ export async function renderCourse(main, { courseId }, ctx) {
         h("h1", { tabindex: "-1" }, course?.title ?? `Course ${courseId}`),
         h("p", {}, course?.description ?? ""),
       ),
-      course?.my_role === "teacher"
+      teaches(course)
         ? h("a", { class: "button button-secondary", href: `#/courses/${courseId}/projects`, id: "course-projects" }, "Template and students' projects")
         : null,
-      ["owner", "teacher"].includes(course?.my_role)
+      teaches(course)
         ? h("a", { class: "button button-secondary", href: `#/courses/${courseId}/roster`, id: "roster-link" }, "Roster")
         : null,
-      ["owner", "teacher"].includes(course?.my_role)
+      teaches(course)
         ? h("a", { class: "button button-secondary", href: `#/courses/${courseId}/authoring`, id: "course-authoring" }, "Edit assignments")
         : null,
       next

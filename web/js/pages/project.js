@@ -18,6 +18,7 @@ import { presenceSentence } from "../ide/presence.js";
 import { ClassPresence } from "../class-presence.js";
 import { renderPeople } from "../people-panel.js";
 import { ThreadPanel } from "../ide/thread-panel.js";
+import { teaches } from "../roles.js";
 
 const STATE_LABELS = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline" };
 
@@ -68,7 +69,7 @@ class ProjectPage {
       projectId: this.project.id,
       me: this.me.id,
       owner: this.owned,
-      teacher: ["owner", "teacher"].includes(this.course?.my_role),
+      teacher: teaches(this.course),
       announce: ctx.announce,
       openAt: (fileId, line) => this.openAt(fileId, line),
     });

@@ -6,6 +6,7 @@ import * as api from "../api.js";
 import * as session from "../session.js";
 import { h, replace, relativeTime } from "../dom.js";
 import { ownerName } from "./project.js";
+import { takes, teaches } from "../roles.js";
 
 const ACCESS_LABELS = { read: "can read", write: "can edit" };
 
@@ -27,10 +28,10 @@ export async function renderList(main, _params, ctx) {
   if (!ctx.active()) return;
   const me = session.get().user;
   const title = (courseId) => courses.find((c) => c.id === courseId)?.title ?? `Course ${courseId}`;
-  const taught = new Set(courses.filter((c) => c.my_role === "teacher").map((c) => c.id));
+  const taught = new Set(courses.filter(teaches).map((c) => c.id));
   const own = listing.projects.filter((p) => p.owner_id === me.id);
   const shared = listing.projects.filter((p) => p.owner_id !== me.id && !taught.has(p.course_id));
-  const taking = courses.filter((c) => c.my_role && c.my_role !== "teacher");
+  const taking = courses.filter(takes);
 
   const open = async (course, button) => {
     button.disabled = true;
