@@ -15,11 +15,7 @@ async fn a_teacher_writes_an_assignment_in_the_page_that_a_student_then_solves()
     let stack = start_stack().await?;
     let teacher = Browser::start("authoring-teacher").await?;
     let student = Browser::start("authoring-student").await?;
-    let outcome = bounded(&teacher, authoring(&stack, &teacher, &student)).await;
-    if outcome.is_err() {
-        let _ = student.screenshot("failure").await;
-        student.dump_console().await;
-    }
+    let outcome = bounded(&[&teacher, &student], authoring(&stack, &teacher, &student)).await;
     teacher.quit().await;
     student.quit().await;
     stack.stop().await;

@@ -14,14 +14,11 @@ async fn a_teacher_sees_who_is_online_and_follows_a_student_from_file_to_file() 
     let edge = Edge::start(stack.api.port, stack.hub.port).await;
     let student = Browser::start("class-student").await?;
     let teacher = Browser::start("class-teacher").await?;
-    let outcome = tokio::time::timeout(SCENARIO, together(&stack, &edge, &student, &teacher)).await;
-    let outcome = outcome.unwrap_or_else(|_| Err(anyhow::anyhow!("took longer than {SCENARIO:?}")));
-    for browser in [&student, &teacher] {
-        if outcome.is_err() {
-            let _ = browser.screenshot("failure").await;
-            browser.dump_console().await;
-        }
-    }
+    let outcome = bounded(
+        &[&student, &teacher],
+        together(&stack, &edge, &student, &teacher),
+    )
+    .await;
     student.quit().await;
     teacher.quit().await;
     stack.stop().await;

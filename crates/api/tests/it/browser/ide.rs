@@ -38,14 +38,7 @@ async fn two_people_type_into_one_file_and_end_with_the_same_text() -> Result<()
     let edge = Edge::start(stack.api.port, stack.hub.port).await;
     let ada = Browser::start("ide-ada").await?;
     let bob = Browser::start("ide-bob").await?;
-    let outcome = tokio::time::timeout(SCENARIO, collaboration(&edge, &ada, &bob)).await;
-    let outcome = outcome.unwrap_or_else(|_| Err(anyhow::anyhow!("took longer than {SCENARIO:?}")));
-    for browser in [&ada, &bob] {
-        if outcome.is_err() {
-            let _ = browser.screenshot("failure").await;
-            browser.dump_console().await;
-        }
-    }
+    let outcome = bounded(&[&ada, &bob], collaboration(&edge, &ada, &bob)).await;
     ada.quit().await;
     bob.quit().await;
     stack.stop().await;
@@ -345,15 +338,11 @@ async fn a_teacher_uploads_a_template_and_watches_a_student_type_read_only() -> 
     let edge = Edge::start(stack.api.port, stack.hub.port).await;
     let teacher = Browser::start("ide-teacher").await?;
     let student = Browser::start("ide-student").await?;
-    let outcome =
-        tokio::time::timeout(SCENARIO, classroom(&stack, &edge, &teacher, &student)).await;
-    let outcome = outcome.unwrap_or_else(|_| Err(anyhow::anyhow!("took longer than {SCENARIO:?}")));
-    for browser in [&teacher, &student] {
-        if outcome.is_err() {
-            let _ = browser.screenshot("failure").await;
-            browser.dump_console().await;
-        }
-    }
+    let outcome = bounded(
+        &[&teacher, &student],
+        classroom(&stack, &edge, &teacher, &student),
+    )
+    .await;
     teacher.quit().await;
     student.quit().await;
     stack.stop().await;
@@ -554,14 +543,7 @@ async fn taking_write_access_away_turns_the_other_editor_read_only_within_a_seco
     let edge = Edge::start(stack.api.port, stack.hub.port).await;
     let a = Browser::start("ide-owner").await?;
     let b = Browser::start("ide-member").await?;
-    let outcome = tokio::time::timeout(SCENARIO, revocation(&edge, &a, &b)).await;
-    let outcome = outcome.unwrap_or_else(|_| Err(anyhow::anyhow!("took longer than {SCENARIO:?}")));
-    if outcome.is_err() {
-        for browser in [&a, &b] {
-            let _ = browser.screenshot("failure").await;
-            browser.dump_console().await;
-        }
-    }
+    let outcome = bounded(&[&a, &b], revocation(&edge, &a, &b)).await;
     a.quit().await;
     b.quit().await;
     stack.stop().await;

@@ -45,7 +45,7 @@ const RIGHT_GREET: &str = "name = input()\nprint(f\"Hello, {name}!\")\n";
 async fn a_guest_solves_exercises_with_verdicts_pushed_live_to_the_page() -> Result<()> {
     let mut stack = start_stack().await?;
     let browser = Browser::start("browser").await?;
-    let outcome = bounded(&browser, scenario(&mut stack, &browser)).await;
+    let outcome = bounded(&[&browser], scenario(&mut stack, &browser)).await;
     browser.quit().await;
     stack.stop().await;
     outcome
@@ -55,7 +55,7 @@ async fn a_guest_solves_exercises_with_verdicts_pushed_live_to_the_page() -> Res
 async fn accounts_sign_in_and_a_rejected_token_leads_back_to_sign_in() -> Result<()> {
     let stack = start_stack().await?;
     let browser = Browser::start("accounts").await?;
-    let outcome = bounded(&browser, accounts(&stack, &browser)).await;
+    let outcome = bounded(&[&browser], accounts(&stack, &browser)).await;
     browser.quit().await;
     stack.stop().await;
     outcome
@@ -67,8 +67,9 @@ async fn start_stack() -> Result<Stack> {
     Ok(Stack::start().await)
 }
 
-/// Runs `scenario` within [`SCENARIO`]; on failure keeps a screenshot and prints the console.
-async fn bounded(browser: &Browser, scenario: impl Future<Output = Result<()>>) -> Result<()> {
+/// Runs `scenario` within [`SCENARIO`]; on failure keeps a screenshot of each of `browsers`
+/// and prints their consoles.
+async fn bounded(browsers: &[&Browser], scenario: impl Future<Output = Result<()>>) -> Result<()> {
     let outcome = match tokio::time::timeout(SCENARIO, scenario).await {
         Ok(result) => result,
         Err(_) => Err(anyhow::anyhow!(
@@ -76,9 +77,11 @@ async fn bounded(browser: &Browser, scenario: impl Future<Output = Result<()>>) 
         )),
     };
     if let Err(e) = &outcome {
-        eprintln!("{} failed: {e:#}", browser.name);
-        let _ = browser.screenshot("failure").await;
-        browser.dump_console().await;
+        eprintln!("the scenario failed: {e:#}");
+        for browser in browsers {
+            let _ = browser.screenshot("failure").await;
+            browser.dump_console().await;
+        }
     }
     outcome
 }

@@ -42,7 +42,7 @@ async fn the_page_runs_its_own_inline_scripts_and_refuses_injected_ones() -> Res
     let outcome = async {
         headers(&app, inline_scripts).await?;
         let browser = Browser::start("security").await?;
-        let outcome = bounded(&browser, page(&app, &browser)).await;
+        let outcome = bounded(&[&browser], page(&app, &browser)).await;
         browser.quit().await;
         outcome
     }
@@ -62,7 +62,7 @@ async fn the_page_ends_a_session_at_its_maximum_age() -> Result<()> {
     })
     .await;
     let browser = Browser::start("max-age").await?;
-    let outcome = bounded(&browser, async {
+    let outcome = bounded(&[&browser], async {
         browser.goto(&app.url("/")).await?;
         browser.click("#guest-signin").await?;
         browser

@@ -19,15 +19,11 @@ async fn a_student_asks_about_lines_and_a_teacher_answers_and_resolves() -> Resu
     let edge = Edge::start(stack.api.port, stack.hub.port).await;
     let student = Browser::start("qa-student").await?;
     let teacher = Browser::start("qa-teacher").await?;
-    let outcome =
-        tokio::time::timeout(SCENARIO, questions(&stack, &edge, &student, &teacher)).await;
-    let outcome = outcome.unwrap_or_else(|_| Err(anyhow::anyhow!("took longer than {SCENARIO:?}")));
-    for browser in [&student, &teacher] {
-        if outcome.is_err() {
-            let _ = browser.screenshot("failure").await;
-            browser.dump_console().await;
-        }
-    }
+    let outcome = bounded(
+        &[&student, &teacher],
+        questions(&stack, &edge, &student, &teacher),
+    )
+    .await;
     student.quit().await;
     teacher.quit().await;
     stack.stop().await;
