@@ -27,6 +27,8 @@ pub enum Close {
     TokenExpired,
     /// The user may not open this project.
     NoAccess,
+    /// The project does not exist.
+    NoSuchProject,
     /// The document (file) does not exist, or was deleted while open.
     NoSuchDocument,
     /// Nothing received (not even a pong) for the idle timeout.
@@ -71,7 +73,7 @@ impl Close {
             Close::TokenExpired => 4003,
             Close::Idle => 4004,
             Close::NoAccess => 4005,
-            Close::NoSuchDocument => 4006,
+            Close::NoSuchProject | Close::NoSuchDocument => 4006,
             Close::TooSlow => 4008,
             Close::TooFast { .. } => 4010,
             Close::TooManyConnections(_) => 4009,
@@ -94,6 +96,7 @@ impl Close {
             Close::TokenExpired => "token expired".into(),
             Close::Idle => "no message from the client in time".into(),
             Close::NoAccess => "no access to this project".into(),
+            Close::NoSuchProject => "no such project".into(),
             Close::NoSuchDocument => "no such document in this project".into(),
             Close::TooSlow => "too slow: the send buffer is full".into(),
             Close::TooFast { per_second, burst } => {
@@ -123,6 +126,7 @@ impl Close {
             Close::TokenExpired => "token_expired",
             Close::Idle => "idle",
             Close::NoAccess => "no_access",
+            Close::NoSuchProject => "no_such_project",
             Close::NoSuchDocument => "no_such_document",
             Close::TooSlow => "too_slow",
             Close::TooFast { .. } => "too_fast",

@@ -199,7 +199,7 @@ impl Socket {
                 match access_of(&self.state, user, target.project).await {
                     Ok(access) => Some(access),
                     Err(Close::NoAccess) => None,
-                    Err(close @ Close::NoSuchDocument) => return Err(close),
+                    Err(close @ Close::NoSuchProject) => return Err(close),
                     Err(_) => return Ok(()),
                 }
             }
@@ -445,7 +445,7 @@ pub(crate) async fn access_of(
     match projects::access(&mut conn, project, user).await {
         Ok((_, Some(access))) => Ok(access),
         Ok((_, None)) => Err(Close::NoAccess),
-        Err(crate::error::HubError::NotFound(_)) => Err(Close::NoSuchDocument),
+        Err(crate::error::HubError::NotFound(_)) => Err(Close::NoSuchProject),
         Err(error) => {
             tracing::warn!(%error, "cannot check access");
             Err(Close::Unavailable)
@@ -462,7 +462,7 @@ pub(crate) async fn recheck_access(
 ) -> Result<Option<Access>, Close> {
     match access_of(state, user, project).await {
         Ok(access) => Ok(Some(access)),
-        Err(close @ (Close::NoAccess | Close::NoSuchDocument)) => Err(close),
+        Err(close @ (Close::NoAccess | Close::NoSuchProject)) => Err(close),
         Err(_) => Ok(None),
     }
 }
