@@ -30,12 +30,15 @@ export function rememberedFollow(courseId) {
 
 export class ClassPresence {
   /** `token()` gives the current token; `onPeople(people, me)` gets every change (people: a
-   *  Map user id → person); `onState(state, reason)` the connection's state. */
-  constructor({ courseId, token, onPeople, onState = () => {} }) {
+   *  Map user id → person); `onState(state, reason)` the connection's state; a teacher's
+   *  `onProgress(userId)` hears that a student's progress changed, and `onProgress(null)` that
+   *  anyone's may have (the socket (re)connected, announcements may have been missed). */
+  constructor({ courseId, token, onPeople, onState = () => {}, onProgress = () => {} }) {
     this.courseId = courseId;
     this.token = token;
     this.onPeople = onPeople;
     this.onState = onState;
+    this.onProgress = onProgress;
     this.people = new Map();
     this.me = null;
     this.said = { move: null, activity: { type: "activity", activity: "active" }, follow: null };
@@ -87,9 +90,14 @@ export class ClassPresence {
   }
 
   receive(frame) {
+    if (frame.type === "progress") {
+      this.onProgress(frame.user_id);
+      return;
+    }
     if (frame.type === "people") {
       this.me = frame.you;
       this.people = new Map(frame.people.map((p) => [p.user_id, p]));
+      this.onProgress(null);
     } else if (frame.type === "person") {
       this.people.set(frame.person.user_id, frame.person);
     } else {

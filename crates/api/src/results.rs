@@ -19,6 +19,7 @@ use crate::store;
 use crate::store::submissions::Finished;
 use contracts::consumer::{Consumer, DeadEnd, Handler, Options, Outcome, Received, Retention};
 use contracts::keys::API_GROUP;
+use contracts::progress::ProgressChanged;
 use contracts::{Delivery, ResultEvent, ResultKind, MESSAGE_VERSION};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use std::sync::Arc;
@@ -183,6 +184,14 @@ async fn record(state: &AppState, event: &ResultEvent) -> Result<(), ApiError> {
                 .cache
                 .forget_submissions(&state.keys, event.user_id, &assignment)
                 .await;
+            let progress = ProgressChanged {
+                course_id: assignment.course_id,
+                user_id: event.user_id,
+            };
+            // Best effort: a roster that misses it reads everything again on reconnecting.
+            if let Err(error) = progress.publish(state.streams.pool(), &state.keys).await {
+                tracing::warn!(%error, "cannot announce the progress change");
+            }
         }
     }
     count(state, event, changed);

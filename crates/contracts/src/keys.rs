@@ -15,6 +15,7 @@
 //! | `{p}hub:project-events` | stream of [`ProjectEvent`]: access and file-tree changes of every project | hub | hub (every replica), the web IDE through the hub |
 //! | `{p}hub:class:{course}:conns` / `:entries` / `:seen` / `:version` | sorted set (a socket's entry → when it expires), hash (entry → its JSON), hash (user → last seen, ms), counter; expire a week after the last change | hub (class presence, Lua scripts) | hub (every replica) |
 //! | `{p}hub:class-events` | pub/sub channel: every change of a course's presence, numbered by its `version` | hub | hub (every replica) |
+//! | `{p}course-progress` | pub/sub channel of [`ProgressChanged`](crate::progress::ProgressChanged) | api (a submission recorded) | hub (class presence sockets of the course's teachers) |
 //! | `{p}session:revoked:{sid}` | string, expires with the session's last token | api (sign-out) | api, relay, hub (every token check) |
 //! | `{p}rate:{action}:{scope}:{subject}` | counter, expires at the end of its window | api | api |
 
@@ -124,6 +125,12 @@ impl Keys {
     /// The pub/sub channel of every course's presence changes.
     pub fn hub_class_events(&self) -> String {
         format!("{}hub:class-events", self.prefix)
+    }
+
+    /// The pub/sub channel on which the api says whose progress in which course changed
+    /// ([`progress`](crate::progress)).
+    pub fn course_progress(&self) -> String {
+        format!("{}course-progress", self.prefix)
     }
 
     /// Present while the session `sid` is signed out (until its last token would expire).

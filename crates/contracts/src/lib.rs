@@ -13,6 +13,7 @@ pub mod entry_id;
 pub mod ids;
 pub mod keys;
 pub mod messages;
+pub mod progress;
 pub mod project_events;
 pub mod runtimes;
 pub mod streams;

@@ -19,6 +19,8 @@ pub struct PresenceClient {
     pub errors: Vec<String>,
     /// The close code and reason, once the hub closed the socket.
     pub closed: Option<(u16, String)>,
+    /// The students whose progress the hub said changed (`progress` frames), in order.
+    pub progress: Vec<i64>,
 }
 
 /// The socket URL of `course` on the hub at `base` (`http://host:port`).
@@ -37,6 +39,7 @@ impl PresenceClient {
             people: HashMap::new(),
             errors: Vec::new(),
             closed: None,
+            progress: Vec::new(),
         }
     }
 
@@ -126,6 +129,9 @@ impl PresenceClient {
                         let id = person["user_id"].as_i64().unwrap_or_default();
                         self.people.insert(id, person);
                     }
+                    Some("progress") => self
+                        .progress
+                        .push(frame["user_id"].as_i64().unwrap_or_default()),
                     Some("error") => self
                         .errors
                         .push(frame["message"].as_str().unwrap_or_default().into()),

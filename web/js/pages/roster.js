@@ -1,7 +1,8 @@
 // A course's roster for its teachers: every student's progress per exercise (attempts, last
 // submission, opening it), their project, and who is online and where from the class presence
-// socket. Verdicts of other people do not reach a teacher's relay socket, so the progress is
-// read again every few seconds while the page is visible; presence is live.
+// socket. The same socket tells a teacher when a student's progress changed (the api announces
+// every submission it records) and when announcements may have been missed (on connecting):
+// the progress is read again then, and only then.
 
 import * as api from "../api.js";
 import * as session from "../session.js";
@@ -10,9 +11,6 @@ import { ClassPresence } from "../class-presence.js";
 import { renderPeople, whereabouts } from "../people-panel.js";
 import { openDialog } from "../ide/dialog.js";
 import { progressIcon } from "./courses.js";
-
-/** How often the progress is read again while the page is visible. */
-const REFRESH_MS = 5_000;
 
 export async function render(main, { courseId }, ctx) {
   const [courses, roster] = await Promise.all([api.courses(), api.roster(courseId)]);
@@ -31,6 +29,24 @@ export async function render(main, { courseId }, ctx) {
   let people = new Map();
   let me = null;
   const draw = () => replace(table, rosterTable(current, people, me));
+  // One read at a time; announcements during it make one more.
+  let reading = false;
+  let stale = false;
+  const refresh = async () => {
+    stale = true;
+    if (reading) return;
+    reading = true;
+    while (stale && ctx.active()) {
+      stale = false;
+      try {
+        current = await api.roster(courseId);
+        if (ctx.active()) draw();
+      } catch {
+        // The table keeps what it showed; the next announcement or reconnection reads again.
+      }
+    }
+    reading = false;
+  };
   const presence = new ClassPresence({
     courseId,
     token: session.token,
@@ -40,21 +56,10 @@ export async function render(main, { courseId }, ctx) {
       renderPeople(panel, { people, me, following: presence.following, onFollow: (id) => presence.follow(id) });
       draw();
     },
+    onProgress: refresh,
   });
   draw();
-  const timer = setInterval(async () => {
-    if (document.visibilityState !== "visible") return;
-    try {
-      current = await api.roster(courseId);
-      if (ctx.active()) draw();
-    } catch {
-      // The next round tries again; the table keeps what it showed.
-    }
-  }, REFRESH_MS);
-  return () => {
-    clearInterval(timer);
-    presence.destroy();
-  };
+  return () => presence.destroy();
 }
 
 function rosterTable(roster, people, me) {

@@ -20,6 +20,7 @@ pub mod socket;
 pub mod store;
 
 use crate::class::store::{Snapshot, Store};
+use contracts::progress::ProgressChanged;
 use contracts::{CourseId, FileId, ProjectId, UserId};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -88,6 +89,8 @@ pub struct Event {
 pub enum Change {
     /// This user's presence changed.
     User(UserId),
+    /// This user's progress in the course changed (a submission was recorded).
+    Progress(UserId),
     /// Everything may have changed (a snapshot was loaded).
     Everything,
 }
@@ -283,10 +286,12 @@ impl Class {
     /// Follows the channel until shutdown, subscribing again whenever the subscription drops
     /// (and then loading every view again: announcements may have been missed meanwhile).
     pub async fn listen(self: Arc<Self>, client: redis::Client, shutdown: CancellationToken) {
+        let progress_channel = self.store.progress_channel();
         loop {
             let subscribed = async {
                 let mut pubsub = client.get_async_pubsub().await?;
                 pubsub.subscribe(self.store.channel()).await?;
+                pubsub.subscribe(self.store.progress_channel()).await?;
                 redis::RedisResult::Ok(pubsub)
             };
             let pubsub = tokio::select! {
@@ -303,7 +308,12 @@ impl Class {
                             message = messages.next() => message,
                         };
                         let Some(message) = message else { break };
-                        if let Some(event) = store::parse(message.get_payload_bytes()) {
+                        let payload = message.get_payload_bytes();
+                        if message.get_channel_name() == progress_channel {
+                            if let Some(progress) = ProgressChanged::parse(payload) {
+                                self.deliver_progress(progress);
+                            }
+                        } else if let Some(event) = store::parse(payload) {
                             self.deliver(event).await;
                         }
                     }
@@ -324,6 +334,14 @@ impl Class {
             if view.apply(event) {
                 self.reload_logged(&view).await;
             }
+        }
+    }
+
+    /// Tells the sockets watching the course, if any here do.
+    fn deliver_progress(&self, progress: ProgressChanged) {
+        let view = self.views().get(&progress.course_id).cloned();
+        if let Some(view) = view {
+            let _ = view.changes.send(Change::Progress(progress.user_id));
         }
     }
 

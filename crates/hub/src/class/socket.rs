@@ -3,7 +3,9 @@
 //!
 //! The hub sends `{"type":"people","you":…,"people":[Person…]}` first (and again whenever it
 //! may have missed changes), then `{"type":"person","person":Person}` for each change, and
-//! `{"type":"error","message":…}` for a command it refused. A person is
+//! `{"type":"error","message":…}` for a command it refused; to the course's teachers also
+//! `{"type":"progress","user_id":U}` when the api recorded a submission of U's (read the
+//! roster again). A person is
 //! `{user_id, name, teacher, online, tabs, activity, last_seen, project_owner, project_id,
 //! file_id, path, following}`; the project, file and path are only there for a viewer who may
 //! read the project (its owner and members as of the move, and the course's teachers).
@@ -159,9 +161,20 @@ enum Command {
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Frame<'a> {
-    People { you: UserId, people: Vec<Person> },
-    Person { person: Person },
-    Error { message: &'a str },
+    People {
+        you: UserId,
+        people: Vec<Person>,
+    },
+    Person {
+        person: Person,
+    },
+    /// To teachers only: read this student's progress again.
+    Progress {
+        user_id: UserId,
+    },
+    Error {
+        message: &'a str,
+    },
 }
 
 async fn run(
@@ -300,6 +313,10 @@ impl Socket {
             match step {
                 Step::Inbound(item) => self.inbound(item).await?,
                 Step::Change(Ok(Change::User(user))) => self.send_person(user)?,
+                Step::Change(Ok(Change::Progress(user))) if self.joined().teacher => {
+                    self.send(&Frame::Progress { user_id: user })?
+                }
+                Step::Change(Ok(Change::Progress(_))) => {}
                 // A socket that fell behind, or a view loaded again: everything anew.
                 Step::Change(Ok(Change::Everything) | Err(RecvError::Lagged(_))) => {
                     self.send_people()?

@@ -148,6 +148,11 @@ impl Store {
         self.keys.hub_class_events()
     }
 
+    /// The api's channel of progress changes, relayed to the courses' teachers.
+    pub fn progress_channel(&self) -> String {
+        self.keys.course_progress()
+    }
+
     fn script_keys<'s>(&self, script: &'s Script, course: CourseId) -> redis::ScriptInvocation<'s> {
         let mut invocation = script.prepare_invoke();
         for part in ["conns", "entries", "seen", "version"] {

@@ -4,6 +4,8 @@
 use crate::classroom::{start_hubs, Classroom, Store};
 use crate::http::Hub;
 use crate::process::HubProcess;
+use contracts::progress::ProgressChanged;
+use contracts::CourseId;
 use std::time::{Duration, Instant};
 use testkit::presence::url;
 use testkit::{PresenceClient, Scratch, WAIT};
@@ -187,4 +189,45 @@ async fn the_user_of_a_killed_hub_is_offline_for_the_others_within_a_minute() {
         "offline after {took:?}, expected within the time to live (6 s) and a sweep"
     );
     assert!(watcher.person(owner)["last_seen"].is_string());
+}
+
+#[tokio::test]
+async fn the_apis_progress_announcements_reach_the_courses_teachers_only() {
+    let (scratch, _store, [a, b], class) = start_hubs(|_| {}).await;
+    let mut teacher = PresenceClient::connect(&presence(&a, &class, &class.teacher.1, "t")).await;
+    let mut student = PresenceClient::connect(&presence(&b, &class, &class.other.1, "s")).await;
+    let owner = class.owner.0;
+    for socket in [&mut teacher, &mut student] {
+        assert!(socket.until(WAIT, |c| !c.people.is_empty()).await);
+    }
+
+    // What the api publishes when it records a submission of the owner's.
+    let pool = contracts::redis_pool(&scratch.redis_url, 1).unwrap();
+    let announce = |course| ProgressChanged {
+        course_id: course,
+        user_id: owner,
+    };
+    announce(CourseId(class.course.0 + 1_000))
+        .publish(&pool, &scratch.keys())
+        .await
+        .unwrap();
+    announce(class.course)
+        .publish(&pool, &scratch.keys())
+        .await
+        .unwrap();
+    assert!(
+        teacher.until(WAIT, |c| !c.progress.is_empty()).await,
+        "the teacher is told"
+    );
+    assert_eq!(
+        teacher.progress,
+        [owner.0],
+        "only the course's own announcement"
+    );
+    assert!(
+        !student
+            .until(Duration::from_secs(1), |c| !c.progress.is_empty())
+            .await,
+        "a student is not told of a classmate's progress"
+    );
 }

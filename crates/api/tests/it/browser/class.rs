@@ -130,8 +130,9 @@ async fn together(stack: &Stack, edge: &Edge, s: &Browser, t: &Browser) -> Resul
     s.screenshot("people-followed").await?;
     t.screenshot("following").await?;
 
-    // Tess stops following, then opens the roster: Sam online in notes.py, and his verdict
-    // once the grader has run his submission.
+    // Tess stops following, then opens the roster: Sam online in notes.py, his first exercise
+    // untried; he submits, and the roster shows it solved as soon as the verdict is recorded
+    // (the page reads the roster only when the hub says Sam's progress changed).
     t.click(&format!(
         "#people li[data-user-id='{}'] button.follow",
         sam.id
@@ -151,12 +152,6 @@ async fn together(stack: &Stack, edge: &Edge, s: &Browser, t: &Browser) -> Resul
     let first = list["assignments"][0]["id"]
         .as_i64()
         .context("an assignment")?;
-    call(
-        http.post(format!("{base}/api/assignments/{first}/submissions"))
-            .json(&json!({"code": RIGHT_HELLO})),
-        &sam,
-    )
-    .await?;
     t.execute(
         &format!("location.hash = '#/courses/{course}/roster'"),
         vec![],
@@ -168,10 +163,26 @@ async fn together(stack: &Stack, edge: &Edge, s: &Browser, t: &Browser) -> Resul
         &format!("return document.querySelector(\"#roster-table tr[data-user-id='{}'][data-online='true'] .roster-now\")?.textContent.includes('notes.py')", sam.id),
     )
     .await?;
+    let cell = format!(
+        "#roster-table tr[data-user-id='{}'] td[data-assignment-id='{first}']",
+        sam.id
+    );
+    t.wait_for(
+        "Sam's first exercise untried in the roster",
+        STEP,
+        &format!("return document.querySelector(\"{cell}\")?.dataset.progress === 'untried'"),
+    )
+    .await?;
+    call(
+        http.post(format!("{base}/api/assignments/{first}/submissions"))
+            .json(&json!({"code": RIGHT_HELLO})),
+        &sam,
+    )
+    .await?;
     t.wait_for(
         "Sam's first exercise solved in the roster",
         VERDICT,
-        &format!("return !!document.querySelector(\"#roster-table tr[data-user-id='{}'] td[data-assignment-id='{first}'][data-progress='solved']\")", sam.id),
+        &format!("return document.querySelector(\"{cell}\")?.dataset.progress === 'solved'"),
     )
     .await?;
     t.screenshot("roster").await?;
