@@ -3,7 +3,8 @@
 // changes under them), the project's open questions, "Ask about these lines" from the
 // selection, and one thread at a time with its comments, a reply box, edit and delete of one's
 // own comments and resolve. The hub decides everything (lines, who may do what); this shows it.
-// Threads are read again every few seconds and after each of our own changes.
+// Threads are read again when the project's events socket says one changed (or may have
+// missed changes) and after each of our own changes.
 
 import * as Y from "yjs";
 import * as api from "../api.js";
@@ -12,8 +13,6 @@ import { openDialog } from "./dialog.js";
 import { askedRange, linesOf, markerLabel, markersByLine, openQuestions, permissions, summary, whereText } from "./threads.js";
 
 const GUTTER = "thread-gutter";
-/** How often the threads are read again while the page is visible. */
-const POLL_MS = 3_000;
 
 const toBase64 = (bytes) => btoa(String.fromCharCode(...bytes));
 const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
@@ -37,11 +36,9 @@ export class ThreadPanel {
     this.editing = null; // the comment whose edit box is open: refreshes leave it alone
     this.build();
     this.refresh();
-    this.poll = setInterval(() => document.visibilityState === "visible" && this.refresh(), POLL_MS);
   }
 
   destroy() {
-    clearInterval(this.poll);
     this.attach(null);
   }
 
@@ -137,7 +134,7 @@ export class ThreadPanel {
       const { threads } = await api.hub.threads(this.projectId);
       this.threads = threads;
     } catch {
-      return; // The next poll tries again.
+      return; // The next change or reconnection reads again.
     }
     this.renderList();
     this.drawMarkers();

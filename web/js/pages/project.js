@@ -50,7 +50,11 @@ class ProjectPage {
     this.events = new ProjectEvents({
       url: `${scheme}//${location.host}/hub/projects/${this.project.id}/events`,
       token: session.token,
-      onReady: () => this.refresh(),
+      // Events may have been missed before `ready`: the tree and the threads are read again.
+      onReady: () => {
+        this.refresh();
+        this.threads?.refresh();
+      },
       onEvent: (event) => this.follow(event),
       onEnd: (kind, reason) => this.eventsEnded(kind, reason),
     });
