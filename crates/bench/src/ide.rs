@@ -88,6 +88,23 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Sends `request` as `person` (a session answer of the api); the JSON answer, or `null` for
+/// an empty one.
+async fn call(request: reqwest::RequestBuilder, person: &Value) -> anyhow::Result<Value> {
+    let token = person["token"].as_str().unwrap_or_default();
+    let answer = request
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()?;
+    let body = answer.bytes().await?;
+    Ok(if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body)?
+    })
+}
+
 /// The writer's project in the seeded course with one file, shared with the reader (write).
 async fn shared_file(
     http: &reqwest::Client,
@@ -95,15 +112,7 @@ async fn shared_file(
     writer: &Value,
     reader: &Value,
 ) -> anyhow::Result<(i64, i64)> {
-    let token = |person: &Value| person["token"].as_str().unwrap_or_default().to_owned();
-    let courses: Value = http
-        .get(format!("{base}/api/courses"))
-        .bearer_auth(token(writer))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let courses = call(http.get(format!("{base}/api/courses")), writer).await?;
     let course = courses
         .as_array()
         .into_iter()
@@ -112,37 +121,31 @@ async fn shared_file(
         .and_then(|c| c["id"].as_i64())
         .context("the seeded course")?;
     for person in [writer, reader] {
-        http.post(format!("{base}/api/courses/{course}/enrol"))
-            .bearer_auth(token(person))
-            .send()
-            .await?
-            .error_for_status()?;
+        call(
+            http.post(format!("{base}/api/courses/{course}/enrol")),
+            person,
+        )
+        .await?;
     }
-    let detail: Value = http
-        .post(format!("{base}/hub/courses/{course}/project"))
-        .bearer_auth(token(writer))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let detail = call(
+        http.post(format!("{base}/hub/courses/{course}/project")),
+        writer,
+    )
+    .await?;
     let project = detail["project"]["id"].as_i64().context("project")?;
-    let created: Value = http
-        .post(format!("{base}/hub/projects/{project}/files"))
-        .bearer_auth(token(writer))
-        .json(&json!({"path": "bench.py"}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let created = call(
+        http.post(format!("{base}/hub/projects/{project}/files"))
+            .json(&json!({"path": "bench.py"})),
+        writer,
+    )
+    .await?;
     let reader_id = reader["user"]["id"].as_i64().context("reader id")?;
-    http.put(format!("{base}/hub/projects/{project}/members/{reader_id}"))
-        .bearer_auth(token(writer))
-        .json(&json!({"access": "write"}))
-        .send()
-        .await?
-        .error_for_status()?;
+    call(
+        http.put(format!("{base}/hub/projects/{project}/members/{reader_id}"))
+            .json(&json!({"access": "write"})),
+        writer,
+    )
+    .await?;
     Ok((project, created["id"].as_i64().context("file")?))
 }
 

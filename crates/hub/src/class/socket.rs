@@ -22,14 +22,13 @@ use crate::close::Close;
 use crate::error::HubError;
 use crate::outbox::Outbox;
 use crate::rate::TokenBucket;
-use crate::routes::socket::{accept, Handshake};
+use crate::routes::socket::{accept, Handshake, TokenQuery};
 use crate::session::too_slow;
 use crate::state::{AppState, UserSlot};
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, ProtocolError};
 use chrono::{DateTime, Utc};
 use contracts::{CourseId, FileId, ProjectId, UserId};
-use http_edge::caller::bearer;
 use http_edge::{ErrorBody, StorageRoom};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -48,7 +47,8 @@ const MAX_COMMAND_BYTES: usize = 1024;
 
 #[derive(Debug, Deserialize)]
 pub struct PresenceQuery {
-    token: Option<String>,
+    #[serde(flatten)]
+    token: TokenQuery,
     tab: Option<String>,
 }
 
@@ -102,7 +102,7 @@ pub async fn upgrade(
         }
         None => uuid::Uuid::new_v4().simple().to_string(),
     };
-    let token = query.token.or_else(|| bearer(&req).map(str::to_owned));
+    let token = query.token.token(&req);
     let (response, outbox, messages) = accept(&req, body, &state)?;
     actix_web::rt::spawn(run(
         state.into_inner(),

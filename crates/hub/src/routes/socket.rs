@@ -98,7 +98,7 @@ pub struct TokenQuery {
 
 impl TokenQuery {
     /// The token of the query, or else of the `Authorization: Bearer` header.
-    fn token(self, req: &HttpRequest) -> Option<String> {
+    pub fn token(self, req: &HttpRequest) -> Option<String> {
         self.token.or_else(|| bearer(req).map(str::to_owned))
     }
 }

@@ -12,14 +12,11 @@ const ENTER: &str = "\u{E007}";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_teacher_writes_an_assignment_in_the_page_that_a_student_then_solves() -> Result<()> {
-    let stack = start_stack().await?;
-    let teacher = Browser::start("authoring-teacher").await?;
-    let student = Browser::start("authoring-student").await?;
-    let outcome = bounded(&[&teacher, &student], authoring(&stack, &teacher, &student)).await;
-    teacher.quit().await;
-    student.quit().await;
-    stack.stop().await;
-    outcome
+    with_two_browsers(
+        ["authoring-teacher", "authoring-student"],
+        async |stack, _, teacher, student| authoring(stack, teacher, student).await,
+    )
+    .await
 }
 
 /// Sets the field `css` to `text` as typing it over its whole content would.

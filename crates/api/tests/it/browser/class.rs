@@ -6,23 +6,14 @@
 
 use super::ide::{enrol, make_teacher, register, seeded_course, sign_in, wait_live_file, Person};
 use super::*;
-use testkit::Edge;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_teacher_sees_who_is_online_and_follows_a_student_from_file_to_file() -> Result<()> {
-    let stack = start_stack().await?;
-    let edge = Edge::start(stack.api.port, stack.hub.port).await;
-    let student = Browser::start("class-student").await?;
-    let teacher = Browser::start("class-teacher").await?;
-    let outcome = bounded(
-        &[&student, &teacher],
-        together(&stack, &edge, &student, &teacher),
+    with_two_browsers(
+        ["class-student", "class-teacher"],
+        async |stack, edge, student, teacher| together(stack, edge, student, teacher).await,
     )
-    .await;
-    student.quit().await;
-    teacher.quit().await;
-    stack.stop().await;
-    outcome
+    .await
 }
 
 /// Sends `request` with `person`'s token; the JSON answer.

@@ -8,7 +8,6 @@
 use super::*;
 use diesel_async::RunQueryDsl;
 use std::io::{BufRead, BufReader, Write};
-use testkit::Edge;
 
 /// Keystrokes each browser types at the same time as the other.
 const KEYSTROKES: usize = 300;
@@ -34,15 +33,10 @@ pub(super) struct Person {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_people_type_into_one_file_and_end_with_the_same_text() -> Result<()> {
-    let stack = start_stack().await?;
-    let edge = Edge::start(stack.api.port, stack.hub.port).await;
-    let ada = Browser::start("ide-ada").await?;
-    let bob = Browser::start("ide-bob").await?;
-    let outcome = bounded(&[&ada, &bob], collaboration(&edge, &ada, &bob)).await;
-    ada.quit().await;
-    bob.quit().await;
-    stack.stop().await;
-    outcome
+    with_two_browsers(["ide-ada", "ide-bob"], async |_, edge, ada, bob| {
+        collaboration(edge, ada, bob).await
+    })
+    .await
 }
 
 async fn collaboration(edge: &Edge, a: &Browser, b: &Browser) -> Result<()> {
@@ -334,19 +328,11 @@ async fn collaboration(edge: &Edge, a: &Browser, b: &Browser) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_teacher_uploads_a_template_and_watches_a_student_type_read_only() -> Result<()> {
-    let stack = start_stack().await?;
-    let edge = Edge::start(stack.api.port, stack.hub.port).await;
-    let teacher = Browser::start("ide-teacher").await?;
-    let student = Browser::start("ide-student").await?;
-    let outcome = bounded(
-        &[&teacher, &student],
-        classroom(&stack, &edge, &teacher, &student),
+    with_two_browsers(
+        ["ide-teacher", "ide-student"],
+        async |stack, edge, teacher, student| classroom(stack, edge, teacher, student).await,
     )
-    .await;
-    teacher.quit().await;
-    student.quit().await;
-    stack.stop().await;
-    outcome
+    .await
 }
 
 async fn classroom(stack: &Stack, edge: &Edge, t: &Browser, s: &Browser) -> Result<()> {
@@ -539,15 +525,10 @@ async fn classroom(stack: &Stack, edge: &Edge, t: &Browser, s: &Browser) -> Resu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn taking_write_access_away_turns_the_other_editor_read_only_within_a_second() -> Result<()> {
-    let stack = start_stack().await?;
-    let edge = Edge::start(stack.api.port, stack.hub.port).await;
-    let a = Browser::start("ide-owner").await?;
-    let b = Browser::start("ide-member").await?;
-    let outcome = bounded(&[&a, &b], revocation(&edge, &a, &b)).await;
-    a.quit().await;
-    b.quit().await;
-    stack.stop().await;
-    outcome
+    with_two_browsers(["ide-owner", "ide-member"], async |_, edge, a, b| {
+        revocation(edge, a, b).await
+    })
+    .await
 }
 
 async fn revocation(edge: &Edge, a: &Browser, b: &Browser) -> Result<()> {

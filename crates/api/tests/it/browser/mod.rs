@@ -20,7 +20,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 use testkit::browser::{run_script, until, STEP};
 use testkit::env::repo_root;
-use testkit::{Browser, Stack};
+use testkit::{Browser, Edge, Stack};
 
 mod authoring;
 mod class;
@@ -65,6 +65,24 @@ async fn accounts_sign_in_and_a_rejected_token_leads_back_to_sign_in() -> Result
 async fn start_stack() -> Result<Stack> {
     run_script("deploy/web/vendor.sh")?;
     Ok(Stack::start().await)
+}
+
+/// Two browsers, named `names`, against the whole platform behind a test edge (the page, the
+/// api and the hub on one origin, with sockets the test can cut): runs `scenario` within
+/// [`SCENARIO`], then closes the browsers and stops the platform, whatever the outcome.
+async fn with_two_browsers(
+    names: [&str; 2],
+    scenario: impl AsyncFnOnce(&Stack, &Edge, &Browser, &Browser) -> Result<()>,
+) -> Result<()> {
+    let stack = start_stack().await?;
+    let edge = Edge::start(stack.api.port, stack.hub.port).await;
+    let a = Browser::start(names[0]).await?;
+    let b = Browser::start(names[1]).await?;
+    let outcome = bounded(&[&a, &b], scenario(&stack, &edge, &a, &b)).await;
+    a.quit().await;
+    b.quit().await;
+    stack.stop().await;
+    outcome
 }
 
 /// Runs `scenario` within [`SCENARIO`]; on failure keeps a screenshot of each of `browsers`

@@ -9,25 +9,16 @@ use super::ide::{
     enrol, make_teacher, register, seeded_course, sign_in, wait_live_file, NodeClient,
 };
 use super::*;
-use testkit::Edge;
 
 const CODE: &str = "def area(r):\n    return 3.14 * r * r\n\nprint(area(2))\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_student_asks_about_lines_and_a_teacher_answers_and_resolves() -> Result<()> {
-    let stack = start_stack().await?;
-    let edge = Edge::start(stack.api.port, stack.hub.port).await;
-    let student = Browser::start("qa-student").await?;
-    let teacher = Browser::start("qa-teacher").await?;
-    let outcome = bounded(
-        &[&student, &teacher],
-        questions(&stack, &edge, &student, &teacher),
+    with_two_browsers(
+        ["qa-student", "qa-teacher"],
+        async |stack, edge, student, teacher| questions(stack, edge, student, teacher).await,
     )
-    .await;
-    student.quit().await;
-    teacher.quit().await;
-    stack.stop().await;
-    outcome
+    .await
 }
 
 async fn questions(stack: &Stack, edge: &Edge, s: &Browser, t: &Browser) -> Result<()> {
