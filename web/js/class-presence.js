@@ -4,14 +4,14 @@
 // of leaving a ghost. What this page says (where it is, typing or idle, whom it follows) is
 // sent again after each reconnect.
 
-import { jitteredBackoff } from "./backoff.js";
+import { Reconnects } from "./ide/connection.js";
 
 /** Typing stops counting this long after the last key. */
 const TYPING_MS = 4_000;
 /** No input for this long (or a hidden page) is idle. */
 const IDLE_MS = 60_000;
-/** Close codes after which reconnecting cannot help. */
-const FINAL = new Set([4001, 4002, 4003, 4006, 4011]);
+/** The close of a socket whose tab opened a newer one: reconnecting would take its place back. */
+const REPLACED = 4011;
 
 function tabId() {
   let id = sessionStorage.getItem("cp.tab");
@@ -44,7 +44,7 @@ export class ClassPresence {
     this.said = { move: null, activity: { type: "activity", activity: "active" }, follow: null };
     const following = rememberedFollow(courseId);
     if (following) this.said.follow = { type: "follow", user_id: following };
-    this.attempt = 0;
+    this.reconnects = new Reconnects();
     this.closed = false;
     this.lastInput = Date.now();
     this.onKey = () => this.typed();
@@ -68,24 +68,32 @@ export class ClassPresence {
 
   connect() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const query = `token=${encodeURIComponent(this.token())}&tab=${tabId()}`;
+    const token = this.token();
+    const query = `token=${encodeURIComponent(token)}&tab=${tabId()}`;
     const socket = new WebSocket(`${scheme}//${location.host}/hub/courses/${this.courseId}/presence?${query}`);
+    socket.tokenUsed = token;
     this.socket = socket;
     this.onState("connecting");
     socket.onopen = () => {
-      this.attempt = 0;
+      socket.openedAt = Date.now();
       this.onState("live");
       for (const command of Object.values(this.said)) if (command) this.send(command);
     };
     socket.onmessage = (event) => this.receive(JSON.parse(event.data));
     socket.onclose = (event) => {
       if (this.closed || this.socket !== socket || event.code === 1000) return;
-      if (FINAL.has(event.code)) {
+      if (event.code === REPLACED) {
         this.onState("offline", event.reason);
         return;
       }
-      this.onState("reconnecting", event.reason);
-      this.retry = setTimeout(() => this.connect(), jitteredBackoff(this.attempt++, 250, 10_000));
+      // The document sockets' policy: an expired token reconnects with the refreshed one.
+      const next = this.reconnects.next(socket, event, this.token());
+      if (next.action === "end") {
+        this.onState("offline", next.reason);
+        return;
+      }
+      this.onState("reconnecting", next.reason);
+      this.retry = setTimeout(() => this.connect(), next.action === "now" ? 0 : next.delay);
     };
   }
 
