@@ -4,7 +4,7 @@
 //! the student online, where, and their verdict once graded. Screenshots:
 //! `target/screenshots/class-*.png`.
 
-use super::ide::{enrol, make_teacher, register, seeded_course, sign_in, wait_live_file, Person};
+use super::ide::{call, enrol, make_teacher, register, seeded_course, sign_in, wait_live_file};
 use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -14,17 +14,6 @@ async fn a_teacher_sees_who_is_online_and_follows_a_student_from_file_to_file() 
         async |stack, edge, student, teacher| together(stack, edge, student, teacher).await,
     )
     .await
-}
-
-/// Sends `request` with `person`'s token; the JSON answer.
-async fn call(request: reqwest::RequestBuilder, person: &Person) -> Result<Value> {
-    Ok(request
-        .bearer_auth(&person.token)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?)
 }
 
 /// Waits until the people panel of `browser` shows `user` online (or not).

@@ -31,6 +31,21 @@ pub(super) struct Person {
     pub(super) id: i64,
 }
 
+/// Sends `request` with `person`'s token; the JSON answer (`null` for an empty one).
+pub(super) async fn call(request: reqwest::RequestBuilder, person: &Person) -> Result<Value> {
+    let answer = request
+        .bearer_auth(&person.token)
+        .send()
+        .await?
+        .error_for_status()?;
+    let body = answer.bytes().await?;
+    Ok(if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body)?
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_people_type_into_one_file_and_end_with_the_same_text() -> Result<()> {
     with_two_browsers(["ide-ada", "ide-bob"], async |_, edge, ada, bob| {
@@ -540,30 +555,27 @@ async fn revocation(edge: &Edge, a: &Browser, b: &Browser) -> Result<()> {
     for person in [&owner, &member] {
         enrol(&http, &base, person, course).await?;
     }
-    let detail: Value = http
-        .post(format!("{base}/hub/courses/{course}/project"))
-        .bearer_auth(&owner.token)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let detail = call(
+        http.post(format!("{base}/hub/courses/{course}/project")),
+        &owner,
+    )
+    .await?;
     let project = detail["project"]["id"].as_i64().context("project id")?;
-    http.post(format!("{base}/hub/projects/{project}/files"))
-        .bearer_auth(&owner.token)
-        .json(&json!({"path": "main.py"}))
-        .send()
-        .await?
-        .error_for_status()?;
-    http.put(format!(
-        "{base}/hub/projects/{project}/members/{}",
-        member.id
-    ))
-    .bearer_auth(&owner.token)
-    .json(&json!({"access": "write"}))
-    .send()
-    .await?
-    .error_for_status()?;
+    call(
+        http.post(format!("{base}/hub/projects/{project}/files"))
+            .json(&json!({"path": "main.py"})),
+        &owner,
+    )
+    .await?;
+    call(
+        http.put(format!(
+            "{base}/hub/projects/{project}/members/{}",
+            member.id
+        ))
+        .json(&json!({"access": "write"})),
+        &owner,
+    )
+    .await?;
 
     sign_in(a, &base, &owner, &format!("#/projects/{project}")).await?;
     let (_, file) = wait_live_file(a, "main.py").await?;
@@ -680,11 +692,11 @@ pub(super) async fn enrol(
     person: &Person,
     course: i64,
 ) -> Result<()> {
-    http.post(format!("{base}/api/courses/{course}/enrol"))
-        .bearer_auth(&person.token)
-        .send()
-        .await?
-        .error_for_status()?;
+    call(
+        http.post(format!("{base}/api/courses/{course}/enrol")),
+        person,
+    )
+    .await?;
     Ok(())
 }
 
@@ -790,14 +802,7 @@ async fn stored_text(
 ) -> Result<()> {
     let url = format!("{base}/hub/projects/{project}/files/{file}");
     until("Postgres to hold the text", STEP, || async {
-        let stored: Value = http
-            .get(&url)
-            .bearer_auth(&person.token)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let stored = call(http.get(&url), person).await?;
         Ok((stored["content"] == text).then_some(()))
     })
     .await
